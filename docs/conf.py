@@ -1,0 +1,25 @@
+"""Sphinx configuration for the isotree documentation."""
+
+import isotree
+
+project = "isotree"
+author = "The isotree developers"
+copyright = "2026, The isotree developers"
+version = release = isotree.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.extlinks",
+    "numpydoc",
+]
+autosummary_generate = True
+numpydoc_show_class_members = False
+numpydoc_xref_param_type = False
+# No intersphinx: CI builds offline.
+extlinks = {"doi": ("https://doi.org/%s", "doi:%s")}
+exclude_patterns = ["_build"]
+html_theme = "pydata_sphinx_theme"
+html_static_path = ["_static"]
+html_title = "isotree"

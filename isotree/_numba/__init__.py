@@ -1,0 +1,1 @@
+"""Numba kernels: pure functions over contiguous arrays, no validation, no recursion."""

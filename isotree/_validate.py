@@ -1,0 +1,186 @@
+"""Every argument check and dtype rule of the public functions, in one place.
+
+Messages follow one template: the argument's name, what was expected, what was received, and
+for values the first offending index, e.g. ``y must be finite; y[3] is nan``.
+"""
+
+import operator
+
+import numpy as np
+
+from ._numba.checks import scan_finite
+from ._numba.traversal import node_on_cycle, preorder
+
+# Scale by a power of two (exact) once sums of w*y could come near overflow.
+_SAFE_MAGNITUDE = 2.0**400
+
+
+def _where(index, shape):
+    """Format flat C-order ``index`` of an array of ``shape`` as ``[i]`` or ``[i, j]``."""
+    if len(shape) <= 1:
+        return f"[{index}]"
+    return "[" + ", ".join(str(int(i)) for i in np.unravel_index(index, shape)) + "]"
+
+
+def as_float(values, name):
+    """``values`` as a float64 ndarray (no copy when possible) and the dtype the result keeps.
+
+    Floating inputs keep their dtype (float32 stays float32); integer and boolean inputs
+    give float64. Complex, object, string and other dtypes raise ``TypeError``.
+    """
+    array = np.asarray(values)
+    kind = array.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name} must be real; got complex dtype {array.dtype}")
+    if kind not in "biuf":
+        raise TypeError(f"{name} must be numeric; got dtype {array.dtype}")
+    out_dtype = array.dtype.newbyteorder("=") if kind == "f" else np.dtype(np.float64)
+    return np.asarray(array, dtype=np.float64), out_dtype
+
+
+def check_finite(array, name):
+    """Raise ``ValueError`` at the first NaN/inf of ``array``; return (max |value|, min value)."""
+    flat = array.ravel()
+    bad, largest, smallest = scan_finite(flat)
+    if bad >= 0:
+        raise ValueError(
+            f"{name} must be finite; {name}{_where(bad, array.shape)} is {flat[bad]}")
+    return largest, smallest
+
+
+def check_axis(axis, ndim, name="axis"):
+    """Normalise ``axis`` for an array of ``ndim`` dimensions."""
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer; got {axis!r}") from None
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name} {axis} is out of range for an array of dimension {ndim}")
+    return axis % ndim
+
+
+def check_values(y, name="y"):
+    """Validate ``y`` (at least one dimension, real, finite): ``(y64, out_dtype, max|y|)``."""
+    y64, out_dtype = as_float(y, name)
+    if y64.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension; got a scalar")
+    largest, _ = check_finite(y64, name)
+    return y64, out_dtype, largest
+
+
+def check_weights(weights, shape, axis, name="weights"):
+    """Validate weights against values of ``shape`` whose problems run along ``axis``.
+
+    Accepted: ``None`` (all ones), shape ``(n,)`` with ``n = shape[axis]`` (one weight per
+    position, shared by every problem), or exactly ``shape``. Every weight must be finite
+    and > 0. Returns ``(w64 or None, max weight)``.
+    """
+    if weights is None:
+        return None, 1.0
+    w64, _ = as_float(weights, name)
+    n = shape[axis]
+    if w64.shape != tuple(shape) and w64.shape != (n,):
+        raise ValueError(
+            f"{name} must have shape ({n},) or the shape of y {tuple(shape)}; "
+            f"got {w64.shape}")
+    largest, smallest = check_finite(w64, name)
+    if w64.size and smallest <= 0:
+        bad = int(np.flatnonzero(w64.ravel() <= 0)[0])
+        raise ValueError(
+            f"{name} must be > 0; {name}{_where(bad, w64.shape)} is {w64.ravel()[bad]}")
+    return w64, largest
+
+
+def check_bound(value, name):
+    """A bound is None or a finite real scalar."""
+    if value is None:
+        return None
+    array = np.asarray(value)
+    if array.ndim != 0 or array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real scalar or None; got {value!r}")
+    value = float(array)
+    if np.isnan(value):
+        raise ValueError(f"{name} must not be NaN")
+    return value
+
+
+def check_bounds(y_min, y_max):
+    """Validate the clipping bounds of a chain fit."""
+    y_min = check_bound(y_min, "y_min")
+    y_max = check_bound(y_max, "y_max")
+    if y_min is not None and y_max is not None and y_min > y_max:
+        raise ValueError(f"y_min must be <= y_max; got y_min={y_min} > y_max={y_max}")
+    return y_min, y_max
+
+
+def check_choice(value, name, options):
+    """``value`` must be one of ``options``."""
+    if not isinstance(value, str) or value not in options:
+        allowed = ", ".join(repr(o) for o in options)
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+    return value
+
+
+def check_flag(value, name):
+    """A boolean option (``numpy.bool_`` accepted)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_parent(parent, name="parent"):
+    """Validate a parent array (-1 marks a root) and return ``(parent64, preorder)``.
+
+    Raises for a non-integer dtype or value, a shape other than 1-D, an entry < -1 or >= n,
+    a node that is its own parent, and a cycle (naming a node on it).
+    """
+    array = np.asarray(parent)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {array.shape}")
+    kind = array.dtype.kind
+    if kind == "f":
+        finite = np.isfinite(array)
+        integral = finite & (array == np.round(np.where(finite, array, 0)))
+        if not integral.all():
+            bad = int(np.flatnonzero(~integral)[0])
+            raise ValueError(f"{name} must hold integer node indices; "
+                             f"{name}[{bad}] is {array[bad]}")
+    elif kind not in "iu":
+        raise TypeError(f"{name} must be an integer array; got dtype {array.dtype}")
+    n = array.shape[0]
+    too_large = array >= n
+    if kind != "u":
+        bad_mask = (array < -1) | too_large
+    else:
+        bad_mask = too_large
+    if bad_mask.any():
+        bad = int(np.flatnonzero(bad_mask)[0])
+        raise ValueError(f"{name} entries must be -1 (a root) or a node index in [0, {n}); "
+                         f"{name}[{bad}] is {array[bad]}")
+    parent64 = np.array(array, dtype=np.int64)
+    self_loop = np.flatnonzero(parent64 == np.arange(n))
+    if self_loop.size:
+        bad = int(self_loop[0])
+        raise ValueError(f"{name}[{bad}] is {bad}: a node cannot be its own parent")
+    order, count = preorder(parent64)
+    if count < n:
+        reached = np.zeros(n, dtype=np.bool_)
+        reached[order[:count]] = True
+        node = int(node_on_cycle(parent64, reached))
+        if count == 0:
+            raise ValueError(f"{name} has no root (no entry is -1): node {node} is on a cycle")
+        raise ValueError(f"{name} contains a cycle through node {node}")
+    parent64.flags.writeable = False
+    order.flags.writeable = False
+    return parent64, order
+
+
+def power_of_two_scale(largest_y, largest_w, n):
+    """Exact factors ``(sy, sw)`` that keep every sum of ``w * y`` far from overflow."""
+    sy = 1.0
+    sw = 1.0
+    if largest_w > _SAFE_MAGNITUDE:
+        sw = 2.0 ** -np.frexp(largest_w)[1]
+    if largest_y * largest_w * sw * max(n, 1) > _SAFE_MAGNITUDE:
+        sy = 2.0 ** -np.frexp(largest_y)[1]
+    return sy, sw

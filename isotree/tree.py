@@ -1,0 +1,77 @@
+"""A rooted tree or forest given by parent pointers, validated once for repeated solves."""
+
+import numpy as np
+
+from ._validate import check_parent
+
+
+class Tree:
+    """A rooted forest, validated once, with its traversal order cached.
+
+    Pass a ``Tree`` instead of a parent array to :func:`tree_isotonic_regression` or
+    :func:`kkt_violation` to skip validation and traversal on every call.
+
+    Parameters
+    ----------
+    parent : array-like of int, shape (n,)
+        ``parent[i]`` is the parent of node ``i``, or -1 if ``i`` is a root. Any labelling
+        of the nodes is accepted (no leaves-first rule); several roots make a forest.
+
+    Attributes
+    ----------
+    parent : ndarray of int64, shape (n,)
+        A read-only copy of the parent array.
+    n_nodes : int
+        Number of nodes.
+    roots : ndarray of int64
+        The roots, in increasing order.
+    order : ndarray of int64, shape (n,)
+        A depth-first preorder: every parent comes before its children and every subtree
+        is a contiguous run.
+
+    Raises
+    ------
+    ValueError
+        If an entry is < -1 or >= n, a node is its own parent, or the graph has a cycle
+        (the message names a node on it).
+    TypeError
+        If ``parent`` does not hold integers.
+
+    Examples
+    --------
+    >>> import isotree
+    >>> tree = isotree.Tree([-1, 0, 0, 1])
+    >>> tree.n_nodes, tree.roots.tolist(), tree.order.tolist()
+    (4, [0], [0, 1, 3, 2])
+    """
+
+    __slots__ = ("parent", "order", "roots", "_preorder_parent")
+
+    def __init__(self, parent):
+        self.parent, self.order = check_parent(parent)
+        self.roots = np.flatnonzero(self.parent == -1)
+        self.roots.flags.writeable = False
+        # The parent array in preorder numbering: parent_preorder[k] < k for every k.
+        position = np.empty_like(self.order)
+        position[self.order] = np.arange(self.n_nodes)
+        preorder_parent = self.parent[self.order]
+        has_parent = preorder_parent >= 0
+        preorder_parent[has_parent] = position[preorder_parent[has_parent]]
+        preorder_parent.flags.writeable = False
+        self._preorder_parent = preorder_parent
+
+    @property
+    def n_nodes(self):
+        """Number of nodes."""
+        return self.parent.shape[0]
+
+    def __len__(self):
+        return self.n_nodes
+
+    def __repr__(self):
+        return f"Tree(n_nodes={self.n_nodes}, n_roots={self.roots.shape[0]})"
+
+
+def as_tree(parent):
+    """``parent`` itself if it is a :class:`Tree`, else a new one built from it."""
+    return parent if isinstance(parent, Tree) else Tree(parent)
