@@ -256,16 +256,16 @@ def tree_isotonic_regression(y, parent, weights=None, *, increasing=True,
     _check_tree_length(y, tree)
     # The kernel's orientation is fit[parent] >= fit[child]: negate for increasing.
     rows = _Rows(y, weights, -1, negate=increasing, columns=tree.order)
-    fit_pre = rows.new()
-    labels_pre = rows.new(np.int64)
+    fit_visit = rows.new()
+    labels_visit = rows.new(np.int64)
     if not rows.empty:
-        irt_rows(tree._preorder_parent, rows.y, rows.w, fit_pre, labels_pre)
-    fit = np.empty_like(fit_pre)
-    fit[:, tree.order] = fit_pre
+        irt_rows(tree._visit_parent, rows.y, rows.w, fit_visit, labels_visit)
+    fit = np.empty_like(fit_visit)
+    fit[:, tree.order] = fit_visit
     fit = rows.finish(fit)
     if return_blocks:
-        labels = np.empty_like(labels_pre)
-        labels[:, tree.order] = tree.order[labels_pre]
+        labels = np.empty_like(labels_visit)
+        labels[:, tree.order] = tree.order[labels_visit]
         return fit, rows.shape_back(labels)
     return fit
 
@@ -340,5 +340,5 @@ def kkt_violation(y, fit, parent, weights=None, *, increasing=True):
         return 0.0
     scale = float(np.abs(rows.y).max()) or 1.0
     total_w = float(rows.w.sum(axis=1).max())
-    return float(kkt_rows(tree._preorder_parent, rows.y, rows.w, fit_rows, scale,
+    return float(kkt_rows(tree._visit_parent, rows.y, rows.w, fit_rows, scale,
                           scale * total_w))

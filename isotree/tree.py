@@ -26,8 +26,9 @@ class Tree:
     roots : ndarray of int64
         The roots, in increasing order.
     order : ndarray of int64, shape (n,)
-        A depth-first preorder: every parent comes before its children and every subtree
-        is a contiguous run.
+        A depth-first preorder: parents before children, every subtree a contiguous run.
+        The solvers renumber the nodes in this order, which keeps each subtree's data
+        together in memory (several times faster on large random trees).
 
     Raises
     ------
@@ -45,20 +46,20 @@ class Tree:
     (4, [0], [0, 1, 3, 2])
     """
 
-    __slots__ = ("parent", "order", "roots", "_preorder_parent")
+    __slots__ = ("parent", "order", "roots", "_visit_parent")
 
     def __init__(self, parent):
         self.parent, self.order = check_parent(parent)
         self.roots = np.flatnonzero(self.parent == -1)
         self.roots.flags.writeable = False
-        # The parent array in preorder numbering: parent_preorder[k] < k for every k.
+        # The parent array in the visiting order's numbering: new_parent[k] < k for every k.
         position = np.empty_like(self.order)
         position[self.order] = np.arange(self.n_nodes)
-        preorder_parent = self.parent[self.order]
-        has_parent = preorder_parent >= 0
-        preorder_parent[has_parent] = position[preorder_parent[has_parent]]
-        preorder_parent.flags.writeable = False
-        self._preorder_parent = preorder_parent
+        visit_parent = self.parent[self.order]
+        has_parent = visit_parent >= 0
+        visit_parent[has_parent] = position[visit_parent[has_parent]]
+        visit_parent.flags.writeable = False
+        self._visit_parent = visit_parent
 
     @property
     def n_nodes(self):

@@ -140,3 +140,17 @@ def test_ten_million_node_path_needs_no_recursion():
 def test_empty_tree():
     assert isotree.tree_isotonic_regression([], []).shape == (0,)
     assert isotree.kkt_violation([], [], []) == 0.0
+
+
+@given(forests(max_n=80))
+def test_both_traversals_give_the_same_preorder(parent):
+    from isotree._numba.traversal import preorder, preorder_of_topological
+
+    order, count = preorder(parent)
+    assert count == parent.shape[0]
+    if np.all(parent < np.arange(parent.shape[0])):
+        np.testing.assert_array_equal(preorder_of_topological(parent), order)
+    position = np.empty_like(order)
+    position[order] = np.arange(order.shape[0])
+    child = np.flatnonzero(parent >= 0)
+    assert np.all(position[parent[child]] < position[child])

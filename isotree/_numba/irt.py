@@ -17,64 +17,70 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit
-from .heap import STACK_SIZE, meld
+from .heap import LEFT, RANK, RIGHT, STACK_SIZE, meld
+
+BELOW = 3
 
 
 @jit
-def irt_row(parent, y, w, fit, labels, block_sum, block_w, key, left, right, rank, below, top_of):
-    """Solve one row; ``labels[i]`` = the top node of i's block (all in preorder numbering).
+def irt_row(parent, y, w, fit, labels, mass, key, link):
+    """Solve one row; ``labels[i]`` = the top node of i's block (all in visiting order).
 
-    The nine arrays after ``labels`` are scratch of length n (``top_of`` doubles as the
-    "pooled into" pointer of finished blocks).
+    Scratch: ``mass`` (n, 2) float64 holds each block's weighted sum and weight, ``key``
+    (n,) its mean, ``link`` (n, 4) integer the heap fields and, in column BELOW, the root of
+    the heap of blocks hanging below it. ``labels`` first records which block each finished
+    block was pooled into.
     """
     n = parent.shape[0]
     stack = np.empty(STACK_SIZE, dtype=np.int64)
     for v in range(n):
-        below[v] = -1
-        top_of[v] = v
+        link[v, BELOW] = -1
+        labels[v] = v
     for v in range(n - 1, -1, -1):
         s = w[v] * y[v]
         sw = w[v]
-        heap = below[v]
+        heap = link[v, BELOW]
         while heap != -1 and key[heap] > s / sw:
             c = heap
-            heap = meld(left[c], right[c], key, left, right, rank, stack)
-            heap = meld(heap, below[c], key, left, right, rank, stack)
-            s += block_sum[c]
-            sw += block_w[c]
-            top_of[c] = v
-        block_sum[v] = s
-        block_w[v] = sw
+            heap = meld(link[c, LEFT], link[c, RIGHT], key, link, stack)
+            heap = meld(heap, link[c, BELOW], key, link, stack)
+            s += mass[c, 0]
+            sw += mass[c, 1]
+            labels[c] = v
+        mass[v, 0] = s
+        mass[v, 1] = sw
         key[v] = s / sw
-        below[v] = heap
+        link[v, BELOW] = heap
         p = parent[v]
         if p >= 0:
-            left[v] = -1
-            right[v] = -1
-            rank[v] = 1
-            below[p] = meld(below[p], v, key, left, right, rank, stack)
-    # Preorder puts every block's top before the nodes pooled into it.
+            link[v, LEFT] = -1
+            link[v, RIGHT] = -1
+            link[v, RANK] = 1
+            link[p, BELOW] = meld(link[p, BELOW], v, key, link, stack)
+    # Parents come first, so the block a node was pooled into already knows its final top.
     for v in range(n):
-        t = top_of[v]
-        top = v if t == v else labels[t]
-        labels[v] = top
-        fit[v] = key[top]
+        t = labels[v]
+        if t != v:
+            labels[v] = labels[t]
+        fit[v] = key[labels[v]]
 
 
 @jit(parallel=True)
 def irt_rows(parent, y, w, fit, labels):
-    """Solve every row of ``y`` (m, n) on one tree; ``w`` is (m, n) or (1, n)."""
+    """Solve every row of ``y`` (m, n) on one tree; ``w`` is (m, n) or (1, n).
+
+    The heap links are int32 when n allows (half the memory traffic of int64).
+    """
     m, n = y.shape
     shared_w = w.shape[0] == 1
+    small = n < 2**31 - 1
     for r in prange(m):
-        block_sum = np.empty(n)
-        block_w = np.empty(n)
+        mass = np.empty((n, 2))
         key = np.empty(n)
-        left = np.empty(n, dtype=np.int64)
-        right = np.empty(n, dtype=np.int64)
-        rank = np.empty(n, dtype=np.int64)
-        below = np.empty(n, dtype=np.int64)
-        top_of = np.empty(n, dtype=np.int64)
         wr = w[0] if shared_w else w[r]
-        irt_row(parent, y[r], wr, fit[r], labels[r], block_sum, block_w, key, left, right,
-                rank, below, top_of)
+        if small:
+            link = np.empty((n, 4), dtype=np.int32)
+            irt_row(parent, y[r], wr, fit[r], labels[r], mass, key, link)
+        else:
+            link64 = np.empty((n, 4), dtype=np.int64)
+            irt_row(parent, y[r], wr, fit[r], labels[r], mass, key, link64)

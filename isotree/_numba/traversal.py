@@ -65,3 +65,35 @@ def node_on_cycle(parent, reached):
                 v = parent[v]
             return v
     return -1
+
+
+@jit
+def preorder_of_topological(parent):
+    """Depth-first preorder for a labelling with ``parent[i] < i`` (no stack, no CSR).
+
+    Subtree sizes come from one backward pass; then each node, visited in index order,
+    takes the next free slot after its parent's earlier children. The result equals
+    :func:`preorder`'s (children in index order) but every pass streams through the arrays,
+    which is several times faster on large random trees.
+    """
+    n = parent.shape[0]
+    size = np.ones(n, dtype=np.int64)
+    for i in range(n - 1, -1, -1):
+        if parent[i] >= 0:
+            size[parent[i]] += size[i]
+    position = np.empty(n, dtype=np.int64)
+    next_slot = size  # reused: once a node has its position, it holds its next free slot
+    start = 0
+    for i in range(n):
+        p = parent[i]
+        if p < 0:
+            position[i] = start
+            start += size[i]
+        else:
+            position[i] = next_slot[p]
+            next_slot[p] += size[i]
+        next_slot[i] = position[i] + 1
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        order[position[i]] = i
+    return order
