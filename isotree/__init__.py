@@ -1,6 +1,7 @@
 """isotree: exact, fast isotonic regression on chains, trees, forests and stars."""
 
-from .solvers import isotonic_regression, kkt_violation, tree_isotonic_regression
+from .solvers import (isotonic_regression, kkt_violation, star_isotonic_regression,
+                      tree_isotonic_regression)
 from .tree import Tree
 
 __version__ = "0.1.0"
@@ -9,5 +10,6 @@ __all__ = [
     "Tree",
     "isotonic_regression",
     "kkt_violation",
+    "star_isotonic_regression",
     "tree_isotonic_regression",
 ]

@@ -190,3 +190,23 @@ def power_of_two_scale(largest_y, largest_w, n):
     if largest_y * largest_w * sw * max(n, 1) > _SAFE_MAGNITUDE:
         sy = 2.0 ** -np.frexp(largest_y)[1]
     return sy, sw
+
+
+def check_root(root, batch_shape, n, name="root"):
+    """One root index per problem: an int for all, or an array of the batch shape.
+
+    Negative indices count from the end, as in NumPy. Returns a flat int64 array.
+    """
+    array = np.asarray(root)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer or an integer array; got dtype {array.dtype}")
+    if array.ndim and array.shape != tuple(batch_shape):
+        raise ValueError(f"{name} must be an integer or have the batch shape of y "
+                         f"{tuple(batch_shape)}; got shape {array.shape}")
+    bad = (array < -n) | (array >= n)
+    if bad.any():
+        where = _where(int(np.flatnonzero(bad.ravel())[0]), array.shape) if array.ndim else ""
+        value = array.ravel()[np.flatnonzero(bad.ravel())[0]]
+        raise ValueError(f"{name} must be an index in [-{n}, {n}); {name}{where} is {value}")
+    flat = np.broadcast_to(array, tuple(batch_shape)).reshape(-1).astype(np.int64)
+    return np.where(flat < 0, flat + n, flat)

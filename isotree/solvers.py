@@ -14,9 +14,11 @@ from . import _validate as v
 from ._numba.irt import irt_rows
 from ._numba.kkt import kkt_rows
 from ._numba.pava import pava_rows
+from ._numba.star import star_rows
+from ._numba.ties import ties_rows
 from .tree import as_tree
 
-TIES = ("primary", "secondary", "tertiary")
+TIES = ("primary", "secondary", "tertiary")  # their index is the kernel's mode code
 
 
 class _Rows:
@@ -56,6 +58,18 @@ class _Rows:
         moved = np.moveaxis(values64, self.axis, -1)
         return self._lay_out(moved, self.shape[-1], self.columns, self.factor)
 
+    def lay_out_predictor(self, x, name):
+        """Validate a predictor of shape (n,) or y's shape; lay it out as (m, n) rows."""
+        x64, _, _ = v.check_values(x, name)
+        n = self.shape[-1]
+        if x64.shape == (n,):
+            return np.ascontiguousarray(np.broadcast_to(x64, self.y.shape))
+        full_shape = tuple(np.moveaxis(np.empty(self.shape, dtype=np.bool_), -1, self.axis).shape)
+        if x64.shape != full_shape:
+            raise ValueError(f"{name} must have shape ({n},) or the shape of y {full_shape}; "
+                             f"got {x64.shape}")
+        return self._lay_out(np.moveaxis(x64, self.axis, -1), n, None, 1.0)
+
     @property
     def empty(self):
         return self.y.size == 0
@@ -93,20 +107,26 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
         The values. Integer input gives a float64 fit; floating input keeps its dtype.
     weights : array-like of shape (n,) or the shape of `y`, default=None
         Positive, finite weights; ``(n,)`` is shared by every slice. Default: all ones.
-    x : array-like of shape (n,), default=None
-        Reserved for the predictor order (not implemented yet; must be None).
+    x : array-like of shape (n,) or the shape of `y`, default=None
+        A predictor: the order is then ``x[i] < x[j]  =>  f[i] <= f[j]`` instead of the
+        position along `axis`, with tied ``x`` handled by `ties`.
     increasing : bool, default=True
         ``True`` asks for ``f[i] <= f[i + 1]``, ``False`` for ``f[i] >= f[i + 1]``.
     ties : {"primary", "secondary", "tertiary"}, default="primary"
-        How tied predictor values are treated; used only with `x`.
+        How entries with equal `x` are treated (de Leeuw 1977); used only with `x`.
+        ``"primary"``: unordered among themselves; ``"secondary"``: they get one common
+        fit; ``"tertiary"``: only their weighted mean is ordered, each keeps its offset
+        from it.
     y_min, y_max : float, default=None
         Bounds of the fit.
     axis : int, default=-1
         The axis along which the order runs; every other axis indexes independent problems,
         solved in parallel.
     return_blocks : bool, default=False
-        Also return, for every entry, the index along `axis` of the first entry of its
-        block (the maximal run pooled to one value), before clipping to the bounds.
+        Also return, for every entry, a block label: the index along `axis` of the first
+        entry of its block in the order (the maximal run pooled to one value), before
+        clipping to the bounds. With ``ties="tertiary"`` a block's entries keep their
+        offsets.
 
     Returns
     -------
@@ -132,7 +152,8 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
     Notes
     -----
     Pool-adjacent-violators (Best, Chakravarti & Ubhaya 1990) in O(n) per slice, compiled
-    with Numba. Every block of the fit is a run of consecutive entries whose value is the
+    with Numba. With `x`, the entries are first sorted by ``(x, y)`` (O(n log n)); with
+    primary ties this makes PAVA exact (de Leeuw 1977). Every block of the fit is a run of consecutive entries whose value is the
     weighted mean of `y` over it. The same fit minimises every Bregman divergence
     :math:`\sum_i w_i D_\phi(y_i, f_i)` under the same order (Robertson, Wright & Dykstra
     1988, Theorem 1.5.1), e.g. the Poisson deviance or the log-loss for values in [0, 1].
@@ -142,6 +163,8 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
     .. [1] M. J. Best, N. Chakravarti and V. A. Ubhaya, "Active set algorithms for
        isotonic regression; a unifying framework", Mathematical Programming 47 (1990)
        425-439, :doi:`10.1007/BF01580873`.
+    .. [2] J. de Leeuw, "Correctness of Kruskal's algorithms for monotone regression with
+       ties", Psychometrika 42 (1977) 141-144, :doi:`10.1007/BF02293750`.
 
     Examples
     --------
@@ -153,25 +176,53 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
     ...                                           increasing=False, return_blocks=True)
     >>> fit, blocks
     (array([3.        , 1.66666667, 1.66666667]), array([0, 1, 1]))
+
+    A predictor with a tie (entries 1 and 2 share ``x = 2``):
+
+    >>> y, x = [1.0, 4.0, 2.0, 3.0], [1, 2, 2, 3]
+    >>> isotree.isotonic_regression(y, x=x)                      # 4 and 2 unordered
+    array([1. , 3.5, 2. , 3.5])
+    >>> isotree.isotonic_regression(y, x=x, ties="secondary")    # tied entries equal
+    array([1., 3., 3., 3.])
     """
     increasing = v.check_flag(increasing, "increasing")
     return_blocks = v.check_flag(return_blocks, "return_blocks")
     v.check_choice(ties, "ties", TIES)
     y_min, y_max = v.check_bounds(y_min, y_max)
-    if x is not None:
-        raise NotImplementedError("the predictor order (x=...) is not implemented yet")
     rows = _Rows(y, weights, axis, negate=not increasing)
+    if x is not None:
+        x_rows = rows.lay_out_predictor(x, "x")
     fit = rows.new()
     # Without return_blocks the kernel skips writing labels (an (m, 0) array).
     labels = rows.new(np.int64) if return_blocks else np.empty((fit.shape[0], 0), np.int64)
-    if not rows.empty:
+    if rows.empty:
+        pass
+    elif x is None:
         pava_rows(rows.y, rows.w, fit, labels)
+    else:
+        _solve_predictor_order(rows, x_rows, TIES.index(ties), fit, labels)
     fit = rows.finish(fit)
     if y_min is not None or y_max is not None:
         fit = np.clip(fit, y_min, y_max)
     if return_blocks:
         return fit, rows.shape_back(labels)
     return fit
+
+
+def _solve_predictor_order(rows, x_rows, mode, fit, labels):
+    """Sort every row by (x, y), solve the sorted rows, and scatter the results back."""
+    order = np.lexsort((rows.y, x_rows), axis=-1)
+    y_sorted = np.take_along_axis(rows.y, order, axis=-1)
+    x_sorted = np.take_along_axis(x_rows, order, axis=-1)
+    w_sorted = np.take_along_axis(np.broadcast_to(rows.w, rows.y.shape), order, axis=-1)
+    fit_sorted = np.empty_like(y_sorted)
+    labels_sorted = np.empty_like(labels)
+    ties_rows(y_sorted, w_sorted, x_sorted, mode, fit_sorted, labels_sorted)
+    np.put_along_axis(fit, order, fit_sorted, axis=-1)
+    if labels.shape[1]:
+        # A sorted position names a block; report the original index of that entry.
+        np.put_along_axis(labels, order, np.take_along_axis(order, labels_sorted, axis=-1),
+                          axis=-1)
 
 
 def tree_isotonic_regression(y, parent, weights=None, *, increasing=True,
@@ -342,3 +393,97 @@ def kkt_violation(y, fit, parent, weights=None, *, increasing=True):
     total_w = float(rows.w.sum(axis=1).max())
     return float(kkt_rows(tree._visit_parent, rows.y, rows.w, fit_rows, scale,
                           scale * total_w))
+
+
+def star_isotonic_regression(y, root=0, weights=None, *, increasing=True, axis=-1,
+                             return_blocks=False):
+    r"""Isotonic regression under the simple tree order: one root below every other entry.
+
+    Solves, for every 1-D slice of `y` along `axis`,
+
+    .. math::
+
+        \min_f \sum_i w_i (f_i - y_i)^2 \quad\text{subject to}\quad
+        f_{\mathrm{root}} \le f_i \text{ for every } i \ne \mathrm{root}
+
+    (``>=`` when ``increasing=False``): the "simple tree order" of order-restricted
+    statistics, e.g. several treatments that must each be at least as good as a control.
+
+    Parameters
+    ----------
+    y : array-like of shape (..., n, ...)
+        The values. Integer input gives a float64 fit; floating input keeps its dtype.
+    root : int or array-like of int, default=0
+        The root's index along `axis`: one for every slice, or an array with the shape of
+        `y` without `axis` (one per slice). Negative values count from the end.
+    weights : array-like of shape (n,) or the shape of `y`, default=None
+        Positive, finite weights; ``(n,)`` is shared by every slice. Default: all ones.
+    increasing : bool, default=True
+        ``True``: the root is the minimum; ``False``: the root is the maximum.
+    axis : int, default=-1
+        The axis of each problem; the others index independent problems.
+    return_blocks : bool, default=False
+        Also return block labels: the root's index for the root and every entry pooled
+        with it, an entry's own index otherwise.
+
+    Returns
+    -------
+    fit : ndarray of the shape of `y`
+        The fit: with ``increasing=True`` every non-root entry is ``max(y_i, t)`` and the
+        root is ``t``.
+    blocks : ndarray of int64 of the shape of `y`
+        Only if `return_blocks`.
+
+    Raises
+    ------
+    ValueError
+        If `y` or `weights` has a NaN or inf, a weight is <= 0, a shape does not match, or
+        a root is out of range.
+    TypeError
+        If `y` is not real numeric or `root` is not an integer.
+
+    See Also
+    --------
+    tree_isotonic_regression : any tree; a star is the tree ``parent = [-1, 0, 0, ...]``.
+
+    Notes
+    -----
+    With the root as the maximum, the leaves get :math:`\min(y_i, t)` where :math:`t`
+    solves :math:`w_r (y_r - t) + \sum_i w_i (y_i - t)_+ = 0`. The breakpoint search keeps
+    the leaves whose side of :math:`t` is unknown and tests a random pivot each round,
+    discarding the side the sign settles, as in the projection onto the simplex of Duchi et
+    al. (2008): expected :math:`O(n)` per slice, no sort. Slices run in parallel.
+
+    References
+    ----------
+    .. [1] T. Robertson, F. T. Wright and R. L. Dykstra, *Order Restricted Statistical
+       Inference*, Wiley (1988), section 2.3 (the simple tree order).
+    .. [2] J. Duchi, S. Shalev-Shwartz, Y. Singer and T. Chandra, "Efficient projections
+       onto the l1-ball for learning in high dimensions", ICML 2008,
+       :doi:`10.1145/1390156.1390191`.
+
+    Examples
+    --------
+    A control (entry 0, 20 animals) and three treatments that may not be worse:
+
+    >>> import isotree
+    >>> response = [5.0, 4.0, 6.5, 3.0]
+    >>> group_size = [20, 10, 10, 10]
+    >>> isotree.star_isotonic_regression(response, root=0, weights=group_size)
+    array([4.25, 4.25, 6.5 , 4.25])
+    """
+    increasing = v.check_flag(increasing, "increasing")
+    return_blocks = v.check_flag(return_blocks, "return_blocks")
+    rows = _Rows(y, weights, axis, negate=increasing)
+    n = rows.shape[-1]
+    if n == 0 and rows.y.shape[0] and np.ndim(root) == 0:
+        raise ValueError("root must be an index in [0, 0); y has no entries along axis")
+    roots = v.check_root(root, rows.shape[:-1], n)
+    fit = rows.new()
+    labels = rows.new(np.int64) if return_blocks else np.empty((fit.shape[0], 0), np.int64)
+    if not rows.empty:
+        star_rows(rows.y, rows.w, roots, fit, labels)
+    fit = rows.finish(fit)
+    if return_blocks:
+        return fit, rows.shape_back(labels)
+    return fit

@@ -7,7 +7,7 @@ block's mean exceeds the new one's. O(n) per row. Decreasing chains are solved b
 on -y (negation is exact, unlike a reversal of the block offsets).
 
 Deviations from the paper: sums, not means, are kept per block so pooling is exact addition;
-a singleton's mean is its value (no division); and, as in Busing, "Monotone regression: a
+comparisons multiply instead of dividing (means are computed once per pushed block); and, as in Busing, "Monotone regression: a
 simple and fast O(n) PAVA implementation", J. Stat. Softw. 102 (2022), the entries that
 follow a new block and lie below its mean are absorbed before it is pushed.
 """
@@ -32,22 +32,21 @@ def pava_row(y, w, fit, labels, block_sum, block_w, block_start):
     while i < n:
         s = w[i] * y[i]
         sw = w[i]
-        mean = y[i]
         k = i + 1
         # Look ahead (Busing 2022): entries below the new block's mean join it before it is
-        # pushed, saving a push and a pop each.
-        while k < n and y[k] < mean:
+        # pushed. y < s / sw is tested as y * sw < s: no division on the hot path.
+        while k < n and y[k] * sw < s:
             s += w[k] * y[k]
             sw += w[k]
-            mean = s / sw
             k += 1
+        mean = s / sw if k > i + 1 else y[i]
         # Look back: pool the stacked blocks whose mean is strictly larger (ties stay apart).
         if nb > 0 and fit[nb - 1] > mean:
-            while nb > 0 and fit[nb - 1] > mean:
+            while nb > 0 and fit[nb - 1] * sw > s:
                 nb -= 1
                 s += block_sum[nb]
                 sw += block_w[nb]
-                mean = s / sw
+            mean = s / sw
         else:
             block_start[nb] = i
         block_sum[nb] = s

@@ -1,0 +1,104 @@
+"""The star ("simple tree order"): one root above (here) every other entry, linear time.
+
+With the root as the maximum, every leaf i gets min(y_i, t) and the root gets t, where t
+solves the breakpoint equation
+
+    g(t) = w_root (y_root - t) + sum_i w_i (y_i - t)_+ = 0,
+
+a decreasing piecewise-linear function. It is found like a projection onto the simplex
+(Duchi, Shalev-Shwartz, Singer & Chandra, ICML 2008, figure 2; Kiwiel, J. Optim. Theory
+Appl. 136 (2008)): keep the leaves whose side of t is still unknown, test a random pivot
+p, and discard the side that the sign of g(p) settles. Expected O(n) per row, worst case
+O(n^2) with vanishing probability; the answer does not depend on the pivots.
+"""
+
+import numpy as np
+from numba import prange
+
+from ._jit import jit
+
+
+@jit
+def star_threshold(root_sum, root_w, values, weights, count):
+    """The t with ``root_sum - t root_w + sum w (v - t)_+ = 0`` over ``values[:count]``.
+
+    ``root_sum``/``root_w`` are the weighted sum and weight of the root (or of a block
+    playing its part); ``values``/``weights`` are scratch and get reordered. Returns t.
+    """
+    s = root_sum
+    sw = root_w
+    # t >= the root's mean (whatever pools lies above t), so entries at or below it never
+    # pool: drop them first, which on typical data removes most of the row.
+    mean = s / sw
+    lo = 0
+    keep = 0
+    for i in range(count):
+        if values[i] > mean:
+            values[keep] = values[i]
+            weights[keep] = weights[i]
+            keep += 1
+    hi = keep
+    while hi > lo:
+        k = lo + np.random.randint(hi - lo)
+        p = values[k]
+        # Partition [lo, hi) into (<= p) then (> p), summing the upper side.
+        upper_sum = 0.0
+        upper_w = 0.0
+        mid = lo
+        for i in range(lo, hi):
+            v = values[i]
+            if v <= p:
+                values[i], values[mid] = values[mid], v
+                weights[i], weights[mid] = weights[mid], weights[i]
+                mid += 1
+            else:
+                upper_sum += weights[i] * v
+                upper_w += weights[i]
+        # g(p) > 0  <=>  t > p: everything <= p keeps its value.
+        if (s + upper_sum) - p * (sw + upper_w) > 0.0:
+            lo = mid
+        else:
+            # t <= p: everything > p pools, and so may one entry equal to p (its term is
+            # w (p - t) >= 0 either way); dropping it guarantees progress.
+            s += upper_sum
+            sw += upper_w
+            for i in range(lo, mid):
+                if values[i] == p:
+                    s += weights[i] * p
+                    sw += weights[i]
+                    values[i], values[mid - 1] = values[mid - 1], values[i]
+                    weights[i], weights[mid - 1] = weights[mid - 1], weights[i]
+                    break
+            hi = mid - 1
+    return s / sw
+
+
+@jit
+def star_row(y, w, root, fit, labels, values, weights):
+    """Root-max star on one row; ``labels`` (or an empty array) gets block ids."""
+    n = y.shape[0]
+    m = 0
+    for i in range(n):
+        if i != root:
+            values[m] = y[i]
+            weights[m] = w[i]
+            m += 1
+    t = star_threshold(w[root] * y[root], w[root], values, weights, m)
+    with_labels = labels.shape[0] == n
+    for i in range(n):
+        pooled = i == root or y[i] > t
+        fit[i] = t if pooled else y[i]
+        if with_labels:
+            labels[i] = root if pooled else i
+
+
+@jit(parallel=True)
+def star_rows(y, w, roots, fit, labels):
+    """Every row of ``y`` (m, n) with its own root; ``w`` (m or 1, n); labels (m, n or 0)."""
+    m, n = y.shape
+    shared_w = w.shape[0] == 1
+    for r in prange(m):
+        values = np.empty(n)
+        weights = np.empty(n)
+        star_row(y[r], w[0] if shared_w else w[r], roots[r], fit[r], labels[r], values,
+                 weights)

@@ -1,0 +1,72 @@
+"""Isotonic regression on a predictor order, for rows already sorted by (x, y).
+
+de Leeuw, "Correctness of Kruskal's algorithms for monotone regression with ties",
+Psychometrika 42 (1977) 141-144; de Leeuw, Hornik & Mair, "Isotone optimization in R",
+J. Stat. Softw. 32 (2009), section 2.2. With entries sorted by x and, inside a tie group, by
+y, the three tie rules reduce to PAVA:
+
+- primary (tied entries unordered): PAVA on the sorted entries;
+- secondary (tied entries share one fit): PAVA on the tie groups' weighted means;
+- tertiary (tie-group means ordered, offsets kept): the same group PAVA, then every entry
+  moves by its group's shift.
+"""
+
+import numpy as np
+from numba import prange
+
+from ._jit import jit
+from .pava import pava_row
+
+PRIMARY, SECONDARY, TERTIARY = 0, 1, 2
+
+
+@jit
+def ties_row(y, w, x, mode, fit, labels, group_y, group_w, group_fit, group_labels,
+             block_sum, block_w, block_start):
+    """One sorted row. Scratch: the group_* and block_* arrays, length n each."""
+    n = y.shape[0]
+    if mode == PRIMARY:
+        pava_row(y, w, fit, labels, block_sum, block_w, block_start)
+        return
+    # Tie groups: weighted mean and weight, and the first sorted index of each group.
+    g = -1
+    for i in range(n):
+        if i == 0 or x[i] != x[i - 1]:
+            g += 1
+            group_y[g] = 0.0
+            group_w[g] = 0.0
+            block_start[g] = i  # borrowed: where group g starts
+        group_y[g] += w[i] * y[i]
+        group_w[g] += w[i]
+    n_groups = g + 1
+    for g in range(n_groups):
+        group_y[g] /= group_w[g]
+    starts = block_start[:n_groups].copy()
+    pava_row(group_y[:n_groups], group_w[:n_groups], group_fit[:n_groups],
+             group_labels[:n_groups], block_sum, block_w, block_start)
+    with_labels = labels.shape[0] == n
+    for g in range(n_groups):
+        stop = starts[g + 1] if g + 1 < n_groups else n
+        for i in range(starts[g], stop):
+            if mode == SECONDARY:
+                fit[i] = group_fit[g]
+            else:
+                fit[i] = y[i] + (group_fit[g] - group_y[g])
+            if with_labels:
+                labels[i] = starts[group_labels[g]]
+
+
+@jit(parallel=True)
+def ties_rows(y, w, x, mode, fit, labels):
+    """Every sorted row of ``y``, ``w``, ``x`` (m, n); labels (m, n) or (m, 0)."""
+    m, n = y.shape
+    for r in prange(m):
+        group_y = np.empty(n)
+        group_w = np.empty(n)
+        group_fit = np.empty(n)
+        group_labels = np.empty(n, dtype=np.int64)
+        block_sum = np.empty(n)
+        block_w = np.empty(n)
+        block_start = np.empty(n, dtype=np.int64)
+        ties_row(y[r], w[r], x[r], mode, fit[r], labels[r], group_y, group_w, group_fit,
+                 group_labels, block_sum, block_w, block_start)
