@@ -1,5 +1,7 @@
 """isotree: exact, fast isotonic regression on chains, trees, forests and stars."""
 
+from . import ida, testing
+
 from .solvers import (isotonic_regression, kkt_violation, star_isotonic_regression,
                       tree_isotonic_regression)
 from .tree import Tree

@@ -210,3 +210,46 @@ def check_root(root, batch_shape, n, name="root"):
         raise ValueError(f"{name} must be an index in [-{n}, {n}); {name}{where} is {value}")
     flat = np.broadcast_to(array, tuple(batch_shape)).reshape(-1).astype(np.int64)
     return np.where(flat < 0, flat + n, flat)
+
+
+def check_matrix_pair(first, second, first_name, second_name):
+    """Two real, finite arrays of one shape with at least one dimension (e.g. logits, mass)."""
+    a64, a_dtype, _ = check_values(first, first_name)
+    b64, _, _ = check_values(second, second_name)
+    if a64.shape != b64.shape:
+        raise ValueError(f"{second_name} must have the shape of {first_name} {a64.shape}; "
+                         f"got {b64.shape}")
+    return a64, a_dtype, b64
+
+
+def check_mass(mass, name="mass"):
+    """Hard-label mass is >= 0 everywhere (finiteness is checked by the caller)."""
+    if mass.size and mass.min() < 0:
+        bad = int(np.flatnonzero(mass.ravel() < 0)[0])
+        raise ValueError(f"{name} must be >= 0; {name}{_where(bad, mass.shape)} is "
+                         f"{mass.ravel()[bad]}")
+
+
+def check_labels(labels, num_classes, name):
+    """Integer class labels in [0, num_classes): a 1-D int64 array."""
+    array = np.asarray(labels)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer class labels; got dtype {array.dtype}")
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {array.shape}")
+    bad = (array < 0) | (array >= num_classes)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must be in [0, {num_classes}); {name}[{i}] is {array[i]}")
+    return array.astype(np.int64)
+
+
+def check_count(value, name, minimum):
+    """An integer >= ``minimum``."""
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer; got {value!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    return value
