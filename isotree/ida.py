@@ -128,7 +128,8 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     :math:`S_B - t W_B + \sum_{i \in G} (z_i - t)_+ = 0`, found by an expected-linear
     breakpoint search. The approximation runs Michelot's iteration
     :math:`t \leftarrow \mathrm{mean}(B \cup \{i \in G : z_i > t\})` from the mean of
-    everything.
+    :math:`B` (``n_iter=0`` only clips the lowest level at that mean); every iterate is a
+    lower bound of the exact :math:`t`, so clipping at it keeps the order.
 
     References
     ----------

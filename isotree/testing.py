@@ -5,6 +5,8 @@ Used by the test suite and available to users who want to check a solver of thei
 
 import numpy as np
 from scipy.optimize import lsq_linear, nnls
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from . import _validate as v
 
@@ -24,10 +26,17 @@ def qp_isotonic(y, edges, weights=None, *, tol=1e-9):
     is a non-negative least-squares problem in the edge multipliers :math:`\lambda`:
     :math:`\min_{\lambda \ge 0} \| W^{-1/2} D^T \lambda - W^{1/2} y \|` with :math:`D` the
     edge-node incidence matrix (row :math:`e_v - e_u`), and :math:`f = y - W^{-1} D^T
-    \lambda`. It is solved by :func:`scipy.optimize.nnls` on centred, scaled data; the
-    answer's optimality conditions are checked and, if they fail (``nnls`` is known to
-    stop early on a few problems), it is solved again by bounded-variable least squares
-    (:func:`scipy.optimize.lsq_linear` with ``method="bvls"``) and checked again.
+    \lambda`. It is solved by :func:`scipy.optimize.nnls` on centred, scaled data, or, if
+    that answer fails its check (``nnls`` is known to stop early on a few problems), by
+    bounded-variable least squares (:func:`scipy.optimize.lsq_linear`, ``"bvls"``).
+
+    The answer is then *polished*: the edges with a positive multiplier define the blocks,
+    the fit is set to the exact weighted block means, and that fit is certified from
+    scratch (feasible, and multipliers on the in-block edges that solve the stationarity
+    equations and are >= 0). The certified fit is exact up to round-off even where the
+    NNLS multipliers are only accurate to 1e-8 (skewed weights make the dual
+    ill-conditioned). If polishing fails, the NNLS fit itself is returned when it passes
+    the optimality check.
 
     Parameters
     ----------
@@ -95,10 +104,33 @@ def qp_isotonic(y, edges, weights=None, *, tol=1e-9):
                 and float(np.abs(lam * gradient).max()) <= tol * size * max(1.0, lam.max())
                 and float((incidence @ f).max()) <= tol * 10)
 
+    def polished(lam):
+        """Block means of the partition the positive multipliers define, if certified."""
+        tight = lam > 0
+        graph = coo_matrix((np.ones(int(tight.sum())), (edges[tight, 0], edges[tight, 1])),
+                           shape=(n, n))
+        _, block = connected_components(graph, directed=False)
+        means = np.bincount(block, w * z) / np.bincount(block, w)
+        f = means[block]
+        if float((incidence @ f).max()) > tol:
+            return None
+        target = w * (z - f)  # = D^T lambda at the optimum, supported on in-block edges
+        if not tight.any():
+            return f if float(np.abs(target).max()) <= tol else None
+        mu = np.linalg.lstsq(incidence[tight].T, target, rcond=None)[0]
+        size = max(1.0, float(np.abs(mu).max()))
+        residual = float(np.abs(incidence[tight].T @ mu - target).max())
+        if residual > tol * size or mu.min() < -tol * size:
+            return None
+        return f
+
     lam, _ = nnls(a, b, maxiter=50 * max(m, n))
     if not passes(lam):
         lam = lsq_linear(a, b, bounds=(0.0, np.inf), method="bvls", tol=1e-15).x
         lam = np.maximum(lam, 0.0)
+    fit = polished(lam)
+    if fit is None:
         if not passes(lam):
             raise RuntimeError("qp_isotonic: neither nnls nor bvls passed the optimality check")
-    return centre + scale * fit_of(lam)
+        fit = fit_of(lam)
+    return centre + scale * fit

@@ -34,8 +34,9 @@ def test_star_matches_oracle_and_tree_solver(data, n, increasing):
     assert pooled[root]
     assert np.all(blocks[~pooled] == np.flatnonzero(~pooled))
     w_arr = np.ones(n) if w is None else w
+    # Sums in another order: round-off grows with the spread of the weights (1e-4..1e4).
     np.testing.assert_allclose(fit[root], np.sum((w_arr * y)[pooled]) / w_arr[pooled].sum(),
-                               rtol=1e-12, atol=1e-12 * scale)
+                               rtol=1e-10, atol=1e-10 * scale)
 
 
 def test_star_literal():

@@ -27,7 +27,7 @@ EXACT, APPROX, SHIFT = 0, 1, 2
 
 @jit
 def _split(mass):
-    """Indices above the lowest mass level, sorted by mass (stable), and that level."""
+    """Indices above the lowest mass level (in index order), and that level."""
     low = mass.min()
     count = 0
     for i in range(mass.shape[0]):
@@ -50,24 +50,21 @@ def _sort_upper(z, mass, upper):
 
 
 @jit
-def variable_fixing(root_sum, root_w, z, mass, low, n_iter):
-    """Michelot's iteration for the star threshold, from the mean of root and all of G.
+def variable_fixing(root_sum, root_w, z, candidates, n_iter):
+    """Michelot's iteration for the star threshold: t <- mean(root and {i in G: z_i > t}).
 
-    Every iterate is a lower bound of the exact t and rises monotonically; it stops early
-    once the pooled set no longer changes (then t is exact).
+    It starts from the root's own mean, a lower bound of the exact t. From any lower bound
+    the step stays a lower bound and never falls, so every iterate is feasible once G is
+    clipped at t and the entries drop out of the pooled set one way only. It stops early
+    once the set no longer changes (then t is exact). ``candidates`` are the entries of G
+    that can pool at all (above the lowest upper block's mean).
     """
-    s = root_sum
-    sw = root_w
-    for i in range(z.shape[0]):
-        if mass[i] == low:
-            s += z[i]
-            sw += 1.0
-    t = s / sw
+    t = root_sum / root_w
     for _ in range(n_iter):
         s = root_sum
         sw = root_w
-        for i in range(z.shape[0]):
-            if mass[i] == low and z[i] > t:
+        for i in candidates:
+            if z[i] > t:
                 s += z[i]
                 sw += 1.0
         t_next = s / sw
@@ -84,25 +81,40 @@ def ida_row(z, mass, method, n_iter, fit, labels):
     with_labels = labels.shape[0] == n
     upper, low = _split(mass)
     k = upper.shape[0]
-    for i in range(n):
-        fit[i] = z[i]
-        if with_labels:
-            labels[i] = i
-    if k == 0:
-        return
-    upper = _sort_upper(z, mass, upper)
-    if method == SHIFT:
-        _shift_levels(z, mass, low, upper, fit)
+    if k > 0:
+        upper = _sort_upper(z, mass, upper)
+    if k == 0 or method == SHIFT:
+        for i in range(n):
+            fit[i] = z[i]
+            if with_labels:
+                labels[i] = i
+        if k > 0:
+            _shift_levels(z, mass, low, upper, fit)
         return
     # PAVA over the sorted upper entries (unit weights).
     uz = z[upper]
-    ones = np.ones(k)
     ufit = np.empty(k)
     ulabels = np.empty(k, dtype=np.int64)
     block_sum = np.empty(k)
     block_w = np.empty(k)
     block_start = np.empty(k, dtype=np.int64)
-    pava_row(uz, ones, ufit, ulabels, block_sum, block_w, block_start)
+    pava_row(uz, np.ones(k), ufit, ulabels, block_sum, block_w, block_start)
+    # Only entries of G above the lowest block's mean can ever pool (the threshold only
+    # rises from there), so one pass copies the row and collects those candidates.
+    lowest_mean = ufit[0]
+    candidates = np.empty(n - k, dtype=np.int64)
+    count = 0
+    for i in range(n):
+        fit[i] = z[i]
+        if with_labels:
+            labels[i] = i
+        if mass[i] == low and z[i] > lowest_mean:
+            candidates[count] = i
+            count += 1
+    values = np.empty(count)
+    weights = np.ones(count)
+    index = np.empty(count, dtype=np.int64)
+    pooled = np.zeros(n, dtype=np.bool_)
     # The lowest upper blocks act as the root of a star over the bottom level G. Pooling
     # entries of G raises the root's value t; while t exceeds the next block's mean, that
     # block joins the root (as PAVA on the whole sorted row would do) and t is recomputed.
@@ -110,8 +122,6 @@ def ida_row(z, mass, method, n_iter, fit, labels):
     root_size = 0
     root_sum = 0.0
     root_w = 0.0
-    values = np.empty(n - k)
-    weights = np.ones(n - k)
     t = 0.0
     while True:
         block = ulabels[root_size]
@@ -120,14 +130,14 @@ def ida_row(z, mass, method, n_iter, fit, labels):
             root_w += 1.0
             root_size += 1
         if method == EXACT:
-            count = 0
-            for i in range(n):
-                if mass[i] == low:
-                    values[count] = z[i]
-                    count += 1
-            t = star_threshold(root_sum, root_w, values, weights, count)
+            for j in range(count):
+                i = candidates[j]
+                values[j] = z[i]
+                index[j] = i
+                pooled[i] = False
+            t = star_threshold(root_sum, root_w, values, weights, index, count, pooled)
         else:
-            t = variable_fixing(root_sum, root_w, z, mass, low, n_iter)
+            t = variable_fixing(root_sum, root_w, z, candidates[:count], n_iter)
         if root_size == k or ufit[root_size] >= t:
             break
     root = upper[0]
@@ -136,8 +146,10 @@ def ida_row(z, mass, method, n_iter, fit, labels):
         fit[i] = t if j < root_size else ufit[j]
         if with_labels:
             labels[i] = root if j < root_size else upper[ulabels[j]]
-    for i in range(n):
-        if mass[i] == low and z[i] > t:
+    for j in range(count):
+        i = candidates[j]
+        # Exact: the entries the threshold search summed; approx: those above t.
+        if pooled[i] if method == EXACT else z[i] > t:
             fit[i] = t
             if with_labels:
                 labels[i] = root

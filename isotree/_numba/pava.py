@@ -39,16 +39,20 @@ def pava_row(y, w, fit, labels, block_sum, block_w, block_start):
             s += w[k] * y[k]
             sw += w[k]
             k += 1
-        mean = s / sw if k > i + 1 else y[i]
         # Look back: pool the stacked blocks whose mean is strictly larger (ties stay apart).
-        if nb > 0 and fit[nb - 1] > mean:
-            while nb > 0 and fit[nb - 1] * sw > s:
-                nb -= 1
-                s += block_sum[nb]
-                sw += block_w[nb]
-            mean = s / sw
-        else:
+        # One test decides both the pooling and the start, so round-off cannot leave a
+        # block without its start.
+        pooled = k > i + 1
+        start_known = False
+        while nb > 0 and fit[nb - 1] * sw > s:
+            nb -= 1
+            s += block_sum[nb]
+            sw += block_w[nb]
+            pooled = True
+            start_known = True
+        if not start_known:
             block_start[nb] = i
+        mean = s / sw if pooled else y[i]
         block_sum[nb] = s
         block_w[nb] = sw
         fit[nb] = mean

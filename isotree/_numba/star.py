@@ -19,11 +19,14 @@ from ._jit import jit
 
 
 @jit
-def star_threshold(root_sum, root_w, values, weights, count):
+def star_threshold(root_sum, root_w, values, weights, index, count, pooled):
     """The t with ``root_sum - t root_w + sum w (v - t)_+ = 0`` over ``values[:count]``.
 
     ``root_sum``/``root_w`` are the weighted sum and weight of the root (or of a block
-    playing its part); ``values``/``weights`` are scratch and get reordered. Returns t.
+    playing its part); ``values``, ``weights`` and ``index`` (each entry's position in the
+    caller's row) are scratch and get reordered. Sets ``pooled[index[j]] = True`` for exactly
+    the entries whose sums make up t (the caller clears it first), so block labels agree
+    with the fit even where round-off puts t a hair past a pooled value. Returns t.
     """
     s = root_sum
     sw = root_w
@@ -36,6 +39,7 @@ def star_threshold(root_sum, root_w, values, weights, count):
         if values[i] > mean:
             values[keep] = values[i]
             weights[keep] = weights[i]
+            index[keep] = index[i]
             keep += 1
     hi = keep
     while hi > lo:
@@ -50,6 +54,7 @@ def star_threshold(root_sum, root_w, values, weights, count):
             if v <= p:
                 values[i], values[mid] = values[mid], v
                 weights[i], weights[mid] = weights[mid], weights[i]
+                index[i], index[mid] = index[mid], index[i]
                 mid += 1
             else:
                 upper_sum += weights[i] * v
@@ -62,34 +67,42 @@ def star_threshold(root_sum, root_w, values, weights, count):
             # w (p - t) >= 0 either way); dropping it guarantees progress.
             s += upper_sum
             sw += upper_w
+            for i in range(mid, hi):
+                pooled[index[i]] = True
             for i in range(lo, mid):
                 if values[i] == p:
                     s += weights[i] * p
                     sw += weights[i]
+                    pooled[index[i]] = True
                     values[i], values[mid - 1] = values[mid - 1], values[i]
                     weights[i], weights[mid - 1] = weights[mid - 1], weights[i]
+                    index[i], index[mid - 1] = index[mid - 1], index[i]
                     break
             hi = mid - 1
     return s / sw
 
 
 @jit
-def star_row(y, w, root, fit, labels, values, weights):
-    """Root-max star on one row; ``labels`` (or an empty array) gets block ids."""
+def star_row(y, w, root, fit, labels, values, weights, index, pooled):
+    """Root-max star on one row; ``labels`` (or an empty array) gets block ids.
+
+    Scratch: ``values``, ``weights``, ``index`` of length n and ``pooled`` (bool, n).
+    """
     n = y.shape[0]
     m = 0
     for i in range(n):
+        pooled[i] = i == root
         if i != root:
             values[m] = y[i]
             weights[m] = w[i]
+            index[m] = i
             m += 1
-    t = star_threshold(w[root] * y[root], w[root], values, weights, m)
+    t = star_threshold(w[root] * y[root], w[root], values, weights, index, m, pooled)
     with_labels = labels.shape[0] == n
     for i in range(n):
-        pooled = i == root or y[i] > t
-        fit[i] = t if pooled else y[i]
+        fit[i] = t if pooled[i] else y[i]
         if with_labels:
-            labels[i] = root if pooled else i
+            labels[i] = root if pooled[i] else i
 
 
 @jit(parallel=True)
@@ -100,5 +113,7 @@ def star_rows(y, w, roots, fit, labels):
     for r in prange(m):
         values = np.empty(n)
         weights = np.empty(n)
+        index = np.empty(n, dtype=np.int64)
+        pooled = np.empty(n, dtype=np.bool_)
         star_row(y[r], w[0] if shared_w else w[r], roots[r], fit[r], labels[r], values,
-                 weights)
+                 weights, index, pooled)
