@@ -26,6 +26,8 @@ def test_star_matches_oracle_and_tree_solver(data, n, increasing):
     scale = max(np.abs(y).max(), 1e-300)
     edges = np.array([(i, root) if increasing else (root, i) for i in range(n) if i != root])
     np.testing.assert_allclose(fit, qp_isotonic(y, edges, w), rtol=1e-7, atol=1e-7 * scale)
+    others = np.arange(n) != root
+    assert np.all(fit[others] >= fit[root]) if increasing else np.all(fit[others] <= fit[root])
     tree_fit = isotree.tree_isotonic_regression(y, parent, w, increasing=increasing)
     np.testing.assert_allclose(fit, tree_fit, rtol=1e-12, atol=1e-12 * scale)
     assert isotree.kkt_violation(y, fit, parent, w, increasing=increasing) < 1e-10

@@ -148,11 +148,14 @@ def ida_row(z, mass, method, n_iter, fit, labels):
             labels[i] = root if j < root_size else upper[ulabels[j]]
     for j in range(count):
         i = candidates[j]
-        # Exact: the entries the threshold search summed; approx: those above t.
+        # Exact: the entries the threshold search summed; approx: those above t. Either
+        # way nothing in G ends above t, not even by round-off.
         if pooled[i] if method == EXACT else z[i] > t:
             fit[i] = t
             if with_labels:
                 labels[i] = root
+        else:
+            fit[i] = min(z[i], t)
 
 
 @jit

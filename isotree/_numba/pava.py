@@ -7,7 +7,7 @@ block's mean exceeds the new one's. O(n) per row. Decreasing chains are solved b
 on -y (negation is exact, unlike a reversal of the block offsets).
 
 Deviations from the paper: sums, not means, are kept per block so pooling is exact addition;
-comparisons multiply instead of dividing (means are computed once per pushed block); and, as in Busing, "Monotone regression: a
+the look-ahead compares y * w_total < sum instead of dividing; and, as in Busing, "Monotone regression: a
 simple and fast O(n) PAVA implementation", J. Stat. Softw. 102 (2022), the entries that
 follow a new block and lie below its mean are absorbed before it is pushed.
 """
@@ -40,19 +40,18 @@ def pava_row(y, w, fit, labels, block_sum, block_w, block_start):
             sw += w[k]
             k += 1
         # Look back: pool the stacked blocks whose mean is strictly larger (ties stay apart).
-        # One test decides both the pooling and the start, so round-off cannot leave a
-        # block without its start.
-        pooled = k > i + 1
+        # Compared as rounded means, so the stored means never decrease, not even by one
+        # unit in the last place; one test decides both the pooling and the block's start.
+        mean = s / sw if k > i + 1 else y[i]
         start_known = False
-        while nb > 0 and fit[nb - 1] * sw > s:
+        while nb > 0 and fit[nb - 1] > mean:
             nb -= 1
             s += block_sum[nb]
             sw += block_w[nb]
-            pooled = True
+            mean = s / sw
             start_known = True
         if not start_known:
             block_start[nb] = i
-        mean = s / sw if pooled else y[i]
         block_sum[nb] = s
         block_w[nb] = sw
         fit[nb] = mean

@@ -9,7 +9,8 @@ a decreasing piecewise-linear function. It is found like a projection onto the s
 (Duchi, Shalev-Shwartz, Singer & Chandra, ICML 2008, figure 2; Kiwiel, J. Optim. Theory
 Appl. 136 (2008)): keep the leaves whose side of t is still unknown, test a random pivot
 p, and discard the side that the sign of g(p) settles. Expected O(n) per row, worst case
-O(n^2) with vanishing probability; the answer does not depend on the pivots.
+O(n^2) with vanishing probability; the answer does not depend on the pivots beyond
+round-off, and the pivots come from a fixed-seed generator, so results are reproducible.
 """
 
 import numpy as np
@@ -42,8 +43,12 @@ def star_threshold(root_sum, root_w, values, weights, index, count, pooled):
             index[keep] = index[i]
             keep += 1
     hi = keep
+    # Pivots from a fixed-seed LCG (Knuth's MMIX constants): random enough for the expected
+    # linear time, and the same input always gives the same bits out.
+    state = np.uint64(count) + np.uint64(0x9E3779B97F4A7C15)
     while hi > lo:
-        k = lo + np.random.randint(hi - lo)
+        state = state * np.uint64(6364136223846793005) + np.uint64(1442695040888963407)
+        k = lo + np.int64((state >> np.uint64(33)) % np.uint64(hi - lo))
         p = values[k]
         # Partition [lo, hi) into (<= p) then (> p), summing the upper side.
         upper_sum = 0.0
@@ -100,7 +105,8 @@ def star_row(y, w, root, fit, labels, values, weights, index, pooled):
     t = star_threshold(w[root] * y[root], w[root], values, weights, index, m, pooled)
     with_labels = labels.shape[0] == n
     for i in range(n):
-        fit[i] = t if pooled[i] else y[i]
+        # min(): an unpooled entry never ends above t, even by round-off.
+        fit[i] = t if pooled[i] else min(y[i], t)
         if with_labels:
             labels[i] = root if pooled[i] else i
 
