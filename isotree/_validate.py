@@ -38,6 +38,20 @@ def as_float(values, name):
     return np.asarray(array, dtype=np.float64), out_dtype
 
 
+def as_kernel_float(values, name):
+    """``values`` as float32 or float64 without a copy where possible, and the output dtype.
+
+    For kernels that read float32 directly (accumulating in float64): float32 stays
+    float32 and saves a conversion pass and a fresh array; other floats and integers are
+    read as float64.
+    """
+    array = np.asarray(values)
+    _, out_dtype = as_float(array[:0], name)  # the dtype checks, on an empty view
+    if array.dtype == np.float32 or array.dtype == np.float64:
+        return np.asarray(array, dtype=array.dtype.newbyteorder("=")), out_dtype
+    return np.asarray(array, dtype=np.float64), out_dtype
+
+
 def check_finite(array, name):
     """Raise ``ValueError`` at the first NaN/inf of ``array``; return (max |value|, min value)."""
     flat = array.ravel()
@@ -213,18 +227,29 @@ def check_root(root, batch_shape, n, name="root"):
 
 
 def check_matrix_pair(first, second, first_name, second_name):
-    """Two real, finite arrays of one shape with at least one dimension (e.g. logits, mass)."""
-    a64, a_dtype, _ = check_values(first, first_name)
-    b64, _, _ = check_values(second, second_name)
-    if a64.shape != b64.shape:
-        raise ValueError(f"{second_name} must have the shape of {first_name} {a64.shape}; "
-                         f"got {b64.shape}")
-    return a64, a_dtype, b64
+    """Two real, finite arrays of one shape with at least one dimension (e.g. logits, mass).
+
+    Returns them as float32 or float64 (see :func:`as_kernel_float`), the first's output
+    dtype, and the smallest value of the second.
+    """
+    arrays = []
+    for values, name in ((first, first_name), (second, second_name)):
+        array, dtype = as_kernel_float(values, name)
+        if array.ndim == 0:
+            raise ValueError(f"{name} must have at least one dimension; got a scalar")
+        arrays.append((array, dtype))
+    (a, a_dtype), (b, _) = arrays
+    if a.shape != b.shape:
+        raise ValueError(f"{second_name} must have the shape of {first_name} {a.shape}; "
+                         f"got {b.shape}")
+    check_finite(a, first_name)
+    _, smallest = check_finite(b, second_name)
+    return a, a_dtype, b, smallest
 
 
-def check_mass(mass, name="mass"):
-    """Hard-label mass is >= 0 everywhere (finiteness is checked by the caller)."""
-    if mass.size and mass.min() < 0:
+def check_mass(mass, smallest, name="mass"):
+    """Hard-label mass is >= 0 everywhere (``smallest`` from :func:`check_matrix_pair`)."""
+    if mass.size and smallest < 0:
         bad = int(np.flatnonzero(mass.ravel() < 0)[0])
         raise ValueError(f"{name} must be >= 0; {name}{_where(bad, mass.shape)} is "
                          f"{mass.ravel()[bad]}")

@@ -161,12 +161,14 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
                          f"with method={method!r}")
     if return_blocks and method != "exact":
         raise ValueError(f"return_blocks needs method='exact'; got method={method!r}")
-    z, out_dtype, m = v.check_matrix_pair(logits, mass, "logits", "mass")
-    v.check_mass(m)
+    z, out_dtype, m, smallest = v.check_matrix_pair(logits, mass, "logits", "mass")
+    v.check_mass(m, smallest)
     shape = z.shape
     c = shape[-1]
     z2 = np.ascontiguousarray(z.reshape(-1, c))
     m2 = np.ascontiguousarray(m.reshape(-1, c))
+    # The kernel reads float32 logits as they are and writes the fit in their dtype
+    # (sums in float64): no conversion passes, no float64 copies.
     fit = np.empty_like(z2)
     labels = np.empty(z2.shape if return_blocks else (z2.shape[0], 0), dtype=np.int64)
     if z2.size:
@@ -214,8 +216,8 @@ def order_violations(scores, mass):
     >>> stats["violation_rate"], stats["kendall_tau"], stats["top2_all_mixed"]
     (0.5, 0.0, 0.5)
     """
-    s, _, m = v.check_matrix_pair(scores, mass, "scores", "mass")
-    v.check_mass(m)
+    s, _, m, smallest = v.check_matrix_pair(scores, mass, "scores", "mass")
+    v.check_mass(m, smallest)
     c = s.shape[-1]
     s2 = np.ascontiguousarray(s.reshape(-1, c))
     m2 = np.ascontiguousarray(m.reshape(-1, c))

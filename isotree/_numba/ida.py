@@ -26,27 +26,40 @@ EXACT, APPROX, SHIFT = 0, 1, 2
 
 
 @jit
-def _split(mass):
-    """Indices above the lowest mass level (in index order), and that level."""
-    low = mass.min()
-    count = 0
+def _split(mass, buffer):
+    """The row's lowest mass level and the indices above it (in index order): two passes,
+    the indices written into ``buffer`` (length n); returns ``(upper, low)``."""
+    low = mass[0]
+    for i in range(1, mass.shape[0]):
+        low = min(low, mass[i])
+    k = 0
     for i in range(mass.shape[0]):
         if mass[i] > low:
-            count += 1
-    upper = np.empty(count, dtype=np.int64)
-    count = 0
-    for i in range(mass.shape[0]):
-        if mass[i] > low:
-            upper[count] = i
-            count += 1
-    return upper, low
+            buffer[k] = i
+            k += 1
+    return buffer[:k], low
 
 
 @jit
 def _sort_upper(z, mass, upper):
-    """``upper`` reordered by (mass, logit): two stable sorts."""
-    by_logit = upper[np.argsort(z[upper], kind="mergesort")]
-    return by_logit[np.argsort(mass[by_logit], kind="mergesort")]
+    """Sort the indices ``upper`` in place by (mass, logit).
+
+    Insertion sort: k is 1 or 2 for Mixup and CutMix and small for any k-way mix; past 32
+    entries, two stable argsorts.
+    """
+    k = upper.shape[0]
+    if k > 32:
+        by_logit = upper[np.argsort(z[upper], kind="mergesort")]
+        upper[:] = by_logit[np.argsort(mass[by_logit], kind="mergesort")]
+        return
+    for j in range(1, k):
+        i = upper[j]
+        p = j - 1
+        while p >= 0 and (mass[upper[p]] > mass[i]
+                          or (mass[upper[p]] == mass[i] and z[upper[p]] > z[i])):
+            upper[p + 1] = upper[p]
+            p -= 1
+        upper[p + 1] = i
 
 
 @jit
@@ -75,14 +88,17 @@ def variable_fixing(root_sum, root_w, z, candidates, n_iter):
 
 
 @jit
-def ida_row(z, mass, method, n_iter, fit, labels):
-    """One row: ``fit`` (and ``labels`` unless empty) for the exact or approximate fit."""
+def ida_row(z, mass, method, n_iter, fit, labels, scratch_int, scratch_float, pooled):
+    """One row: ``fit`` (and ``labels`` unless empty) for the exact or approximate fit.
+
+    Scratch, reused across rows: ``scratch_int`` (4, n) int64, ``scratch_float`` (5, n)
+    float64 whose row 4 holds ones, ``pooled`` (n,) bool.
+    """
     n = z.shape[0]
     with_labels = labels.shape[0] == n
-    upper, low = _split(mass)
+    upper, low = _split(mass, scratch_int[0])
     k = upper.shape[0]
-    if k > 0:
-        upper = _sort_upper(z, mass, upper)
+    _sort_upper(z, mass, upper)
     if k == 0 or method == SHIFT:
         for i in range(n):
             fit[i] = z[i]
@@ -92,29 +108,27 @@ def ida_row(z, mass, method, n_iter, fit, labels):
             _shift_levels(z, mass, low, upper, fit)
         return
     # PAVA over the sorted upper entries (unit weights).
-    uz = z[upper]
-    ufit = np.empty(k)
-    ulabels = np.empty(k, dtype=np.int64)
-    block_sum = np.empty(k)
-    block_w = np.empty(k)
-    block_start = np.empty(k, dtype=np.int64)
-    pava_row(uz, np.ones(k), ufit, ulabels, block_sum, block_w, block_start)
+    uz = scratch_float[0, :k]
+    for j in range(k):
+        uz[j] = z[upper[j]]
+    ufit = scratch_float[1, :k]
+    ulabels = scratch_int[1, :k]
+    pava_row(uz, scratch_float[4, :k], ufit, ulabels, scratch_float[2, :k],
+             scratch_float[3, :k], scratch_int[2, :k])
     # Only entries of G above the lowest block's mean can ever pool (the threshold only
     # rises from there), so one pass copies the row and collects those candidates.
     lowest_mean = ufit[0]
-    candidates = np.empty(n - k, dtype=np.int64)
+    candidates = scratch_int[2]
     count = 0
     for i in range(n):
         fit[i] = z[i]
         if with_labels:
             labels[i] = i
-        if mass[i] == low and z[i] > lowest_mean:
-            candidates[count] = i
-            count += 1
-    values = np.empty(count)
-    weights = np.ones(count)
-    index = np.empty(count, dtype=np.int64)
-    pooled = np.zeros(n, dtype=np.bool_)
+        # Branch-free append: about one entry in six passes, unpredictably.
+        candidates[count] = i
+        count += (z[i] > lowest_mean) & (mass[i] == low)
+    values = scratch_float[2, :count]
+    index = scratch_int[3, :count]
     # The lowest upper blocks act as the root of a star over the bottom level G. Pooling
     # entries of G raises the root's value t; while t exceeds the next block's mean, that
     # block joins the root (as PAVA on the whole sorted row would do) and t is recomputed.
@@ -131,11 +145,11 @@ def ida_row(z, mass, method, n_iter, fit, labels):
             root_size += 1
         if method == EXACT:
             for j in range(count):
-                i = candidates[j]
-                values[j] = z[i]
-                index[j] = i
-                pooled[i] = False
-            t = star_threshold(root_sum, root_w, values, weights, index, count, pooled)
+                values[j] = z[candidates[j]]
+                index[j] = j
+                pooled[j] = False
+            t = star_threshold(root_sum, root_w, values, scratch_float[4, :count], index,
+                               count, pooled)
         else:
             t = variable_fixing(root_sum, root_w, z, candidates[:count], n_iter)
         if root_size == k or ufit[root_size] >= t:
@@ -150,7 +164,7 @@ def ida_row(z, mass, method, n_iter, fit, labels):
         i = candidates[j]
         # Exact: the entries the threshold search summed; approx: those above t. Either
         # way nothing in G ends above t, not even by round-off.
-        if pooled[i] if method == EXACT else z[i] > t:
+        if pooled[j] if method == EXACT else z[i] > t:
             fit[i] = t
             if with_labels:
                 labels[i] = root
@@ -188,9 +202,20 @@ def _shift_levels(z, mass, low, upper, fit):
 
 @jit(parallel=True)
 def ida_rows(z, mass, method, n_iter, fit, labels):
-    """Every row of ``z`` and ``mass`` (B, c); labels (B, c) or (B, 0)."""
-    for r in prange(z.shape[0]):
-        ida_row(z[r], mass[r], method, n_iter, fit[r], labels[r])
+    """Every row of ``z`` and ``mass`` (B, c); labels (B, c) or (B, 0).
+
+    Rows go in chunks, one scratch allocation per chunk rather than several per row.
+    """
+    rows, n = z.shape
+    chunk = 64
+    for first in prange((rows + chunk - 1) // chunk):
+        scratch_int = np.empty((4, n), dtype=np.int64)
+        scratch_float = np.empty((5, n))
+        scratch_float[4] = 1.0
+        pooled = np.empty(n, dtype=np.bool_)
+        for r in range(first * chunk, min(rows, (first + 1) * chunk)):
+            ida_row(z[r], mass[r], method, n_iter, fit[r], labels[r], scratch_int,
+                    scratch_float, pooled)
 
 
 @jit

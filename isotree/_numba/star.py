@@ -7,8 +7,9 @@ solves the breakpoint equation
 
 a decreasing piecewise-linear function. It is found like a projection onto the simplex
 (Duchi, Shalev-Shwartz, Singer & Chandra, ICML 2008, figure 2; Kiwiel, J. Optim. Theory
-Appl. 136 (2008)): keep the leaves whose side of t is still unknown, test a random pivot
-p, and discard the side that the sign of g(p) settles. Expected O(n) per row, worst case
+Appl. 136 (2008)): after one pruning pass (Condat, Math. Program. 158 (2016)), keep the
+leaves whose side of t is still unknown, test a random pivot p, and discard the side that
+the sign of g(p) settles. Expected O(n) per row, worst case
 O(n^2) with vanishing probability; the answer does not depend on the pivots beyond
 round-off, and the pivots come from a fixed-seed generator, so results are reproducible.
 """
@@ -29,20 +30,38 @@ def star_threshold(root_sum, root_w, values, weights, index, count, pooled):
     the entries whose sums make up t (the caller clears it first), so block labels agree
     with the fit even where round-off puts t a hair past a pooled value. Returns t.
     """
-    s = root_sum
-    sw = root_w
-    # t >= the root's mean (whatever pools lies above t), so entries at or below it never
-    # pool: drop them first, which on typical data removes most of the row.
-    mean = s / sw
-    lo = 0
+    running_sum = root_sum
+    running_w = root_w
     keep = 0
     for i in range(count):
-        if values[i] > mean:
-            values[keep] = values[i]
-            weights[keep] = weights[i]
-            index[keep] = index[i]
-            keep += 1
-    hi = keep
+        keep, running_sum, running_w = _prune_step(values[i], weights[i], index[i], values,
+                                                   weights, index, keep, running_sum,
+                                                   running_w)
+    return star_search(root_sum, root_w, values, weights, index, keep, pooled)
+
+
+@jit
+def _prune_step(v, wi, idx, values, weights, index, keep, running_sum, running_w):
+    """One step of the pruning pass (Condat 2016, for the simplex): an entry stays only if
+    it lies above the running mean of the root and the entries kept so far. That running
+    mean never exceeds t (g >= 0 there), so a dropped entry lies at or below t and never
+    pools; on typical data few entries stay. Branch-free: staying is a coin toss."""
+    stays = v * running_w > running_sum
+    running_sum += stays * (wi * v)
+    running_w += stays * wi
+    values[keep] = v
+    weights[keep] = wi
+    index[keep] = idx
+    return keep + stays, running_sum, running_w
+
+
+@jit
+def star_search(root_sum, root_w, values, weights, index, count, pooled):
+    """The randomised breakpoint search for t over ``values[:count]`` (see the module)."""
+    s = root_sum
+    sw = root_w
+    lo = 0
+    hi = count
     # Pivots from a fixed-seed LCG (Knuth's MMIX constants): random enough for the expected
     # linear time, and the same input always gives the same bits out.
     state = np.uint64(count) + np.uint64(0x9E3779B97F4A7C15)
@@ -91,18 +110,21 @@ def star_threshold(root_sum, root_w, values, weights, index, count, pooled):
 def star_row(y, w, root, fit, labels, values, weights, index, pooled):
     """Root-max star on one row; ``labels`` (or an empty array) gets block ids.
 
-    Scratch: ``values``, ``weights``, ``index`` of length n and ``pooled`` (bool, n).
+    Scratch: ``values``, ``weights``, ``index`` of length n (only the entries that survive
+    the pruning pass are written) and ``pooled`` (bool, n).
     """
     n = y.shape[0]
-    m = 0
+    root_sum = w[root] * y[root]
+    root_w = w[root]
+    running_sum = root_sum
+    running_w = root_w
+    keep = 0
     for i in range(n):
         pooled[i] = i == root
         if i != root:
-            values[m] = y[i]
-            weights[m] = w[i]
-            index[m] = i
-            m += 1
-    t = star_threshold(w[root] * y[root], w[root], values, weights, index, m, pooled)
+            keep, running_sum, running_w = _prune_step(y[i], w[i], i, values, weights, index,
+                                                       keep, running_sum, running_w)
+    t = star_search(root_sum, root_w, values, weights, index, keep, pooled)
     with_labels = labels.shape[0] == n
     for i in range(n):
         # min(): an unpooled entry never ends above t, even by round-off.
