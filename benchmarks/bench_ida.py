@@ -154,7 +154,7 @@ def digits_teacher_logits(rng):
 
     digits = load_digits()
     x = digits.data / 16.0
-    teacher = MLPClassifier(hidden_layer_sizes=(64,), max_iter=300, random_state=0)
+    teacher = MLPClassifier(hidden_layer_sizes=(64,), max_iter=1000, random_state=0)
     teacher.fit(x[:1200], digits.target[:1200])
     test_x, test_y = x[1200:], digits.target[1200:]
     i = rng.integers(0, len(test_x), 4096)

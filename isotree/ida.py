@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _validate as v
 from ._numba.ida import APPROX, EXACT, SHIFT, ida_rows, order_stats_rows
+from ._xp.common import namespace, to_host
 
 __all__ = ["isotonic_logits", "mixup_mass", "order_violations"]
 
@@ -161,6 +162,11 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
                          f"with method={method!r}")
     if return_blocks and method != "exact":
         raise ValueError(f"return_blocks needs method='exact'; got method={method!r}")
+    xp = namespace(logits, mass)
+    if xp is not None:
+        from ._xp import api
+
+        return api.logits(xp, logits, mass, method, n_iter, return_blocks)
     z, out_dtype, m, smallest = v.check_matrix_pair(logits, mass, "logits", "mass")
     v.check_mass(m, smallest)
     shape = z.shape
@@ -216,6 +222,9 @@ def order_violations(scores, mass):
     >>> stats["violation_rate"], stats["kendall_tau"], stats["top2_all_mixed"]
     (0.5, 0.0, 0.5)
     """
+    if namespace(scores, mass) is not None:  # statistics are computed on the host
+        scores = to_host(scores) if namespace(scores) is not None else scores
+        mass = to_host(mass) if namespace(mass) is not None else mass
     s, _, m, smallest = v.check_matrix_pair(scores, mass, "scores", "mass")
     v.check_mass(m, smallest)
     c = s.shape[-1]

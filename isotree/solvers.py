@@ -16,6 +16,7 @@ from ._numba.kkt import kkt_rows
 from ._numba.pava import pava_rows
 from ._numba.star import star_rows
 from ._numba.ties import ties_rows
+from ._xp.common import namespace
 from .tree import as_tree
 
 TIES = ("primary", "secondary", "tertiary")  # their index is the kernel's mode code
@@ -189,6 +190,11 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
     return_blocks = v.check_flag(return_blocks, "return_blocks")
     v.check_choice(ties, "ties", TIES)
     y_min, y_max = v.check_bounds(y_min, y_max)
+    xp = namespace(y, weights, x)
+    if xp is not None:
+        from ._xp import api
+
+        return api.chain(xp, y, weights, x, increasing, ties, y_min, y_max, axis, return_blocks)
     rows = _Rows(y, weights, axis, negate=not increasing)
     if x is not None:
         x_rows = rows.lay_out_predictor(x, "x")
@@ -303,6 +309,13 @@ def tree_isotonic_regression(y, parent, weights=None, *, increasing=True,
     """
     increasing = v.check_flag(increasing, "increasing")
     return_blocks = v.check_flag(return_blocks, "return_blocks")
+    xp = namespace(y, weights, parent)
+    if xp is not None:
+        # Trees run on the host: one explicit transfer each way (see the GPU guide).
+        from ._xp import api
+
+        return api.on_host(xp, lambda *a: tree_isotonic_regression(
+            *a, increasing=increasing, return_blocks=return_blocks), y, parent, weights)
     tree = as_tree(parent)
     _check_tree_length(y, tree)
     # The kernel's orientation is fit[parent] >= fit[child]: negate for increasing.
@@ -381,6 +394,12 @@ def kkt_violation(y, fit, parent, weights=None, *, increasing=True):
     True
     """
     increasing = v.check_flag(increasing, "increasing")
+    xp = namespace(y, fit, parent, weights)
+    if xp is not None:
+        from ._xp import api
+
+        return api.on_host(xp, lambda *a: kkt_violation(*a, increasing=increasing),
+                           y, fit, parent, weights)
     tree = as_tree(parent)
     _check_tree_length(y, tree)
     if np.shape(fit) != np.shape(y):
@@ -474,6 +493,11 @@ def star_isotonic_regression(y, root=0, weights=None, *, increasing=True, axis=-
     """
     increasing = v.check_flag(increasing, "increasing")
     return_blocks = v.check_flag(return_blocks, "return_blocks")
+    xp = namespace(y, weights, root)
+    if xp is not None:
+        from ._xp import api
+
+        return api.star(xp, y, root, weights, increasing, axis, return_blocks)
     rows = _Rows(y, weights, axis, negate=increasing)
     n = rows.shape[-1]
     if n == 0 and rows.y.shape[0] and np.ndim(root) == 0:

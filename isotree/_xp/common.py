@@ -1,0 +1,166 @@
+"""Namespace detection, validation and small helpers shared by the array-API solvers."""
+
+import math
+
+import numpy as np
+
+from .._validate import _where
+
+# Libraries whose arrays take the array-API path (recognised without importing them).
+_FOREIGN_MODULES = ("torch", "cupy", "jax", "jaxlib", "array_api_strict")
+
+
+def is_foreign(x):
+    """True for an array of another array library (never for NumPy arrays or lists)."""
+    if x is None or isinstance(x, (np.ndarray, np.generic, list, tuple, int, float)):
+        return False
+    return type(x).__module__.split(".")[0] in _FOREIGN_MODULES or hasattr(
+        x, "__array_namespace__")
+
+
+def namespace(*arrays):
+    """The array namespace of the foreign arrays among ``arrays``, or None if there are none."""
+    foreign = [a for a in arrays if is_foreign(a)]
+    if not foreign:
+        return None
+    try:
+        import array_api_compat
+    except ImportError:  # pragma: no cover - the extras install it
+        raise ImportError(
+            "arrays of other libraries need array-api-compat: pip install array-api-compat "
+            "(the isotree-ir extras torch, jax and cupy include it)") from None
+    return array_api_compat.array_namespace(*foreign)
+
+
+def device_of(x):
+    import array_api_compat
+
+    return array_api_compat.device(x)
+
+
+def supports_float64(xp):
+    """False only for JAX without ``jax_enable_x64`` (float64 silently becomes float32)."""
+    import array_api_compat
+
+    if array_api_compat.is_jax_namespace(xp):
+        import jax
+
+        return bool(jax.config.read("jax_enable_x64"))
+    return True
+
+
+def accumulator(xp):
+    """The dtype sums are accumulated in: float64 where the library has it."""
+    return xp.float64 if supports_float64(xp) else xp.float32
+
+
+def as_float(xp, values, name, device):
+    """``values`` as a real floating array of ``xp`` on ``device`` (integers become float64)."""
+    array = xp.asarray(values, device=device)
+    if xp.isdtype(array.dtype, "complex floating"):
+        raise TypeError(f"{name} must be real; got complex dtype {array.dtype}")
+    if xp.isdtype(array.dtype, "real floating"):
+        return array
+    if xp.isdtype(array.dtype, ("integral", "bool")):
+        return xp.astype(array, accumulator(xp))
+    raise TypeError(f"{name} must be numeric; got dtype {array.dtype}")
+
+
+def check_finite(xp, array, name):
+    """Raise ``ValueError`` naming the first NaN/inf (one host synchronisation)."""
+    finite = xp.isfinite(array)
+    if bool(xp.all(finite)):
+        return
+    flat = xp.reshape(finite, (-1,))
+    bad = int(xp.argmin(xp.astype(flat, xp.int32)))
+    value = float(xp.reshape(array, (-1,))[bad])
+    raise ValueError(f"{name} must be finite; {name}{_where(bad, tuple(array.shape))} is "
+                     f"{value}")
+
+
+def check_positive(xp, array, name):
+    """Every weight > 0 (after the finiteness check)."""
+    positive = array > 0
+    if bool(xp.all(positive)):
+        return
+    flat = xp.reshape(positive, (-1,))
+    bad = int(xp.argmin(xp.astype(flat, xp.int32)))
+    value = float(xp.reshape(array, (-1,))[bad])
+    raise ValueError(f"{name} must be > 0; {name}{_where(bad, tuple(array.shape))} is {value}")
+
+
+def check_nonnegative(xp, array, name):
+    """Every entry >= 0 (after the finiteness check)."""
+    ok = array >= 0
+    if bool(xp.all(ok)):
+        return
+    flat = xp.reshape(ok, (-1,))
+    bad = int(xp.argmin(xp.astype(flat, xp.int32)))
+    value = float(xp.reshape(array, (-1,))[bad])
+    raise ValueError(f"{name} must be >= 0; {name}{_where(bad, tuple(array.shape))} is {value}")
+
+
+def rows(xp, array, axis):
+    """``array`` with ``axis`` moved last and the rest flattened: (m, n), and the moved shape."""
+    moved = xp.moveaxis(array, axis, -1) if array.ndim > 1 else array
+    shape = tuple(moved.shape)
+    n = shape[-1]
+    return xp.reshape(moved, (math.prod(shape[:-1]), n)), shape
+
+
+def unrows(xp, array, shape, axis):
+    """Inverse of :func:`rows`."""
+    out = xp.reshape(array, shape)
+    return xp.moveaxis(out, -1, axis) if len(shape) > 1 else out
+
+
+def take_rows(xp, array, index):
+    """``array[r, index[r, j]]`` for every row r (a gather through the flattened array)."""
+    m, n = array.shape
+    offset = xp.reshape(xp.arange(m, device=device_of(array)) * n, (m, 1))
+    flat_index = xp.reshape(xp.astype(index, offset.dtype) + offset, (-1,))
+    return xp.reshape(xp.take(xp.reshape(array, (-1,)), flat_index), tuple(index.shape))
+
+
+def masked_sum(xp, mask, values, axis=1):
+    """Sum of ``values`` where ``mask`` (no boolean indexing: static shapes)."""
+    return xp.sum(xp.where(mask, values, xp.zeros_like(values)), axis=axis)
+
+
+def weights_rows(xp, weights, shape, axis, dtype, device):
+    """Validated weights laid out as (m or 1, n) rows in ``dtype``; None gives ones."""
+    n = shape[axis]
+    if weights is None:
+        return xp.ones((1, n), dtype=dtype, device=device)
+    w = as_float(xp, weights, "weights", device)
+    if tuple(w.shape) != tuple(shape) and tuple(w.shape) != (n,):
+        raise ValueError(f"weights must have shape ({n},) or the shape of y {tuple(shape)}; "
+                         f"got {tuple(w.shape)}")
+    check_finite(xp, w, "weights")
+    check_positive(xp, w, "weights")
+    w = xp.astype(w, dtype)
+    if w.ndim == 1:
+        return xp.reshape(w, (1, n))
+    return rows(xp, w, axis)[0]
+
+
+def to_host(x):
+    """A NumPy copy of a foreign array (the one explicit device-to-host transfer)."""
+    import array_api_compat
+
+    if array_api_compat.is_cupy_array(x):
+        return x.get()
+    if array_api_compat.is_torch_array(x):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def from_host(xp, array, like):
+    """``array`` (NumPy) as an array of ``xp`` on the device of ``like``."""
+    import array_api_compat
+
+    if array_api_compat.is_torch_array(like):
+        import torch
+
+        return torch.as_tensor(np.ascontiguousarray(array), device=like.device)
+    return xp.asarray(np.ascontiguousarray(array), device=device_of(like))
