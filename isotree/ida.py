@@ -166,6 +166,9 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     if xp is not None:
         from ._xp import api
 
+        if api.runs_on_host(xp, logits, mass):
+            return api.on_host(xp, lambda z, m: isotonic_logits(
+                z, m, method=method, n_iter=n_iter, return_blocks=return_blocks), logits, mass)
         return api.logits(xp, logits, mass, method, n_iter, return_blocks)
     z, out_dtype, m, smallest = v.check_matrix_pair(logits, mass, "logits", "mass")
     v.check_mass(m, smallest)

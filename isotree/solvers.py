@@ -194,6 +194,10 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
     if xp is not None:
         from ._xp import api
 
+        if api.runs_on_host(xp, y, weights, x):
+            return api.on_host(xp, lambda y, w, x: isotonic_regression(
+                y, w, x=x, increasing=increasing, ties=ties, y_min=y_min, y_max=y_max,
+                axis=axis, return_blocks=return_blocks), y, weights, x)
         return api.chain(xp, y, weights, x, increasing, ties, y_min, y_max, axis, return_blocks)
     rows = _Rows(y, weights, axis, negate=not increasing)
     if x is not None:
@@ -497,6 +501,10 @@ def star_isotonic_regression(y, root=0, weights=None, *, increasing=True, axis=-
     if xp is not None:
         from ._xp import api
 
+        if api.runs_on_host(xp, y, weights, root):
+            return api.on_host(xp, lambda y, r, w: star_isotonic_regression(
+                y, r, w, increasing=increasing, axis=axis, return_blocks=return_blocks),
+                y, root, weights)
         return api.star(xp, y, root, weights, increasing, axis, return_blocks)
     rows = _Rows(y, weights, axis, negate=increasing)
     n = rows.shape[-1]

@@ -202,12 +202,24 @@ def test_errors_are_the_same(backend):
         isotree.isotonic_regression(convert(np.zeros(3)), convert(np.array([1.0, 0.0, 1.0])))
     with pytest.raises(ValueError, match="root must be an index"):
         isotree.star_isotonic_regression(convert(np.zeros(3)), 5)
+
+    # What the array-API path does not offer says so (CPU PyTorch and JAX arrays reach the
+    # Numba kernels, which offer it).
     with pytest.raises(NotImplementedError, match="ties='secondary'"):
-        isotree.isotonic_regression(convert(np.zeros(3)), x=convert(np.zeros(3)),
-                                    ties="secondary")
+        call("chain", xp, convert(np.zeros(3)), None, convert(np.zeros(3)), True, "secondary",
+             None, None, -1, False)
     with pytest.raises(NotImplementedError, match="return_blocks"):
-        isotonic_logits(convert(np.zeros((1, 3))), convert(np.zeros((1, 3))),
-                        return_blocks=True)
+        call("logits", xp, convert(np.zeros((1, 3))), convert(np.zeros((1, 3))), "exact",
+             None, True)
+
+
+def test_cpu_tensors_reach_the_numba_kernels():
+    torch = pytest.importorskip("torch")
+    y = torch.tensor([[3.0, 1.0, 2.0]], dtype=torch.float64)
+    fit, blocks = isotree.isotonic_regression(y, x=torch.tensor([0.0, 1.0, 1.0]),
+                                              ties="secondary", return_blocks=True)
+    assert isinstance(fit, torch.Tensor) and isinstance(blocks, torch.Tensor)
+    np.testing.assert_allclose(fit.numpy(), [[2.0, 2.0, 2.0]])
 
 
 def test_chain_rows_converges_on_adversarial_input():

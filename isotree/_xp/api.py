@@ -118,6 +118,26 @@ def logits(xp, z, mass, method, n_iter, return_blocks):
     return xp_cast(xp, xp.reshape(fit, shape), dtype)
 
 
+def runs_on_host(xp, *arrays):
+    """True when every foreign array lives in host memory in PyTorch or JAX.
+
+    Those are solved by the Numba kernels through a NumPy view (no copy for PyTorch), which
+    on a CPU beats the array-API path by an order of magnitude; GPU arrays, and the test
+    namespace array_api_strict, take the array-API path.
+    """
+    import array_api_compat
+
+    if not (array_api_compat.is_torch_namespace(xp) or array_api_compat.is_jax_namespace(xp)):
+        return False
+    for a in arrays:
+        if is_foreign(a):
+            dev = device_of(a)
+            kind = getattr(dev, "type", None) or getattr(dev, "platform", None)
+            if kind != "cpu":
+                return False
+    return True
+
+
 def on_host(xp, solve, *arrays):
     """Run a NumPy solver on host copies of ``arrays``; return its array(s) on the device
     of the first foreign one (a float stays a float).
