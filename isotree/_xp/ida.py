@@ -62,9 +62,13 @@ def _pava_slots(xp, values, valid):
     return xp.stack(fits, axis=1)
 
 
-def _star_over_bottom(xp, root_sum, root_w, z, bottom, n_iter):
-    """The threshold of a root (sum, weight per row) over the entries ``bottom`` of z."""
-    t = root_sum / root_w
+def _star_over_bottom(xp, root_sum, root_w, z, bottom, n_iter, start=None):
+    """The threshold of a root (sum, weight per row) over the entries ``bottom`` of z.
+
+    Starts from the root's mean, or from ``start`` (a lower bound of the threshold per
+    row) when given.
+    """
+    t = root_sum / root_w if start is None else start
     steps = z.shape[1] + 1 if n_iter is None else n_iter
     ones = xp.ones_like(z)
     for _ in range(steps):
@@ -96,10 +100,11 @@ def ida_rows(xp, z, mass, method, n_iter):
     one = xp.ones((b,), dtype=z.dtype, device=dev)
     in_root = xp.logical_and(valid, fits <= fits[:, :1])
     steps = None if method == "exact" else n_iter
+    start = None
     for _ in range(count):
         root_sum = masked_sum(xp, in_root, values)
         root_w = xp.where(has_upper, masked_sum(xp, in_root, xp.ones_like(values)), one)
-        t = _star_over_bottom(xp, root_sum, root_w, z, bottom, steps)
+        t = _star_over_bottom(xp, root_sum, root_w, z, bottom, steps, start)
         outside = xp.logical_and(valid, xp.logical_not(in_root))
         following = xp.min(xp.where(outside, fits, inf), axis=1)
         grow = xp.logical_and(has_upper, following < t)
@@ -108,6 +113,12 @@ def ida_rows(xp, z, mass, method, n_iter):
         in_root = xp.logical_or(
             in_root, xp.logical_and(xp.logical_and(valid, fits <= following[:, None]),
                                     grow[:, None]))
+        if method == "exact":
+            # Rows that did not grow keep their exact t (a fixed point: no further step);
+            # grown rows restart from their new root's mean, a lower bound again.
+            new_mean = masked_sum(xp, in_root, values) / xp.where(
+                has_upper, masked_sum(xp, in_root, xp.ones_like(values)), one)
+            start = xp.where(grow, new_mean, t)
     t_column = t[:, None]
     fit = xp.where(xp.logical_and(bottom, has_upper[:, None]), xp.minimum(z, t_column), z)
     slot_values = xp.where(in_root, xp.broadcast_to(t_column, fits.shape), fits)
