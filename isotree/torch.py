@@ -2,8 +2,10 @@
 
 Every function takes and returns tensors (same dtype and device). When an input requires a
 gradient the solve runs inside a ``torch.autograd.Function`` whose backward is the exact
-vector-Jacobian product of the block partition (see :mod:`isotree._blocks`): pure PyTorch
-(``scatter_add`` by block label, divide, ``gather``), honouring ``needs_input_grad``.
+vector-Jacobian product of the block partition (see :mod:`isotree._blocks`), honouring
+``needs_input_grad``: on CUDA pure PyTorch (``scatter_add`` by block label, divide,
+``gather``); on the CPU one compiled pass over NumPy views, which beats a dozen small
+framework operations.
 
 Where the forward runs: CPU tensors go to the Numba kernels through a NumPy view of the
 same memory (no copy). CUDA tensors without gradients take the array-API path on the GPU
@@ -15,6 +17,7 @@ host for the forward (one transfer each way) and run the backward on the GPU.
 (the rest of a loss still compiles); the backward is plain PyTorch.
 """
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -22,6 +25,7 @@ from . import _validate as v
 from . import ida as _ida
 from . import solvers as _solvers
 from ._blocks import differentiable_ties
+from ._numba.vjp import block_vjp_rows, block_vjp_rows_serial
 
 __all__ = ["isotonic_regression", "tree_isotonic_regression", "star_isotonic_regression",
            "isotonic_logits", "kd_loss", "kd_penalty"]
@@ -59,17 +63,45 @@ class _BlockAverage(torch.autograd.Function):
             return None, None, None, None, None
         if ctx.bounded:
             grad = torch.where(out == fit, grad, torch.zeros_like(grad))
-        w = torch.ones_like(y) if weights is None else weights.expand_as(y)
-        block_grad = torch.zeros_like(grad).scatter_add_(-1, labels, grad)
-        block_w = torch.zeros_like(w).scatter_add_(-1, labels, w)
-        mean_grad = block_grad.gather(-1, labels) / block_w.gather(-1, labels)
-        grad_y = w * mean_grad if need_y else None
-        grad_w = None
-        if need_w:
-            grad_w = (y - fit) * mean_grad
-            if weights.shape != y.shape:
-                grad_w = grad_w.reshape(-1, y.shape[-1]).sum(0).reshape(weights.shape)
-        return grad_y, grad_w, None, None, None
+        vjp = _host_vjp if grad.device.type == "cpu" else _framework_vjp
+        return (*vjp(grad, labels, weights, y, fit, need_y, need_w), None, None, None)
+
+
+def _framework_vjp(grad, labels, weights, y, fit, need_y, need_w):
+    """The VJP in PyTorch operations (any device): sums by block label, divide, gather."""
+    w = torch.ones_like(y) if weights is None else weights.expand_as(y)
+    block_grad = torch.zeros_like(grad).scatter_add_(-1, labels, grad)
+    block_w = torch.zeros_like(w).scatter_add_(-1, labels, w)
+    mean_grad = block_grad.gather(-1, labels) / block_w.gather(-1, labels)
+    grad_y = w * mean_grad if need_y else None
+    grad_w = None
+    if need_w:
+        grad_w = (y - fit) * mean_grad
+        if weights.shape != y.shape:
+            grad_w = grad_w.reshape(-1, y.shape[-1]).sum(0).reshape(weights.shape)
+    return grad_y, grad_w
+
+
+def _host_vjp(grad, labels, weights, y, fit, need_y, need_w):
+    """The same VJP in one compiled pass over NumPy views (CPU tensors)."""
+    n = y.shape[-1]
+
+    def rows(t):
+        return t.detach().reshape(-1, n).contiguous().numpy()
+
+    g = rows(grad)
+    w = np.ones((1, n), dtype=g.dtype) if weights is None else rows(weights.to(y.dtype))
+    grad_y = np.empty_like(g)
+    grad_w = np.empty_like(g) if need_w else np.empty((g.shape[0], 0), dtype=g.dtype)
+    kernel = block_vjp_rows if g.size > 1_000_000 else block_vjp_rows_serial
+    kernel(g, rows(labels), w, rows(y), rows(fit), grad_y, grad_w)
+    grad_y = torch.from_numpy(grad_y).reshape(y.shape) if need_y else None
+    if not need_w:
+        return grad_y, None
+    grad_w = torch.from_numpy(grad_w)
+    if weights.shape != y.shape:
+        return grad_y, grad_w.sum(0).reshape(weights.shape)
+    return grad_y, grad_w.reshape(y.shape)
 
 
 def _differentiable(*tensors):
