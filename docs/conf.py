@@ -1,5 +1,7 @@
 """Sphinx configuration for the isotree documentation."""
 
+import importlib.util
+
 import isotree
 
 project = "isotree"
@@ -17,6 +19,8 @@ extensions = [
 autosummary_generate = True
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
+# The adapters' libraries are optional: document them without installing them.
+autodoc_mock_imports = [m for m in ("torch", "jax") if importlib.util.find_spec(m) is None]
 # No intersphinx: CI builds offline.
 extlinks = {"doi": ("https://doi.org/%s", "doi:%s")}
 exclude_patterns = ["_build"]
