@@ -4,6 +4,7 @@ Messages follow one template: the argument's name, what was expected, what was r
 for values the first offending index, e.g. ``y must be finite; y[3] is nan``.
 """
 
+import math
 import operator
 
 import numpy as np
@@ -214,6 +215,8 @@ def check_root(root, batch_shape, n, name="root"):
     array = np.asarray(root)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer or an integer array; got dtype {array.dtype}")
+    if n == 0 and math.prod(batch_shape):
+        raise ValueError(f"{name} cannot index an empty axis: y has no entries along it")
     if array.ndim and array.shape != tuple(batch_shape):
         raise ValueError(f"{name} must be an integer or have the batch shape of y "
                          f"{tuple(batch_shape)}; got shape {array.shape}")

@@ -229,7 +229,17 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None):
 
 
 def kd_penalty(student_logits, mass):
-    """The KD-p penalty per row (see :func:`isotree.torch.kd_penalty`)."""
+    """The KD-p penalty per row (see :func:`isotree.torch.kd_penalty`).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> import isotree.jax as ijax
+    >>> from isotree.ida import mixup_mass
+    >>> student = jnp.log(jnp.array([[0.2, 0.2, 0.6]]))
+    >>> round(float(ijax.kd_penalty(student, mixup_mass([0], [1], 0.7, num_classes=3))[0]), 6)
+    0.4
+    """
     p = jax.nn.softmax(student_logits, axis=-1)
     mass = jnp.asarray(mass, dtype=p.dtype)
     low = mass.min(axis=-1, keepdims=True)

@@ -65,7 +65,8 @@ class _Rows:
         n = self.shape[-1]
         if x64.shape == (n,):
             return np.ascontiguousarray(np.broadcast_to(x64, self.y.shape))
-        full_shape = tuple(np.moveaxis(np.empty(self.shape, dtype=np.bool_), -1, self.axis).shape)
+        full_shape = self.shape[:-1]
+        full_shape = full_shape[:self.axis] + (n,) + full_shape[self.axis:]  # y's own shape
         if x64.shape != full_shape:
             raise ValueError(f"{name} must have shape ({n},) or the shape of y {full_shape}; "
                              f"got {x64.shape}")
@@ -205,11 +206,9 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
     fit = rows.new()
     # Without return_blocks the kernel skips writing labels (an (m, 0) array).
     labels = rows.new(np.int64) if return_blocks else np.empty((fit.shape[0], 0), np.int64)
-    if rows.empty:
-        pass
-    elif x is None:
+    if not rows.empty and x is None:
         pava_rows(rows.y, rows.w, fit, labels)
-    else:
+    elif not rows.empty:
         _solve_predictor_order(rows, x_rows, TIES.index(ties), fit, labels)
     fit = rows.finish(fit)
     if y_min is not None or y_max is not None:
@@ -508,8 +507,6 @@ def star_isotonic_regression(y, root=0, weights=None, *, increasing=True, axis=-
         return api.star(xp, y, root, weights, increasing, axis, return_blocks)
     rows = _Rows(y, weights, axis, negate=increasing)
     n = rows.shape[-1]
-    if n == 0 and rows.y.shape[0] and np.ndim(root) == 0:
-        raise ValueError("root must be an index in [0, 0); y has no entries along axis")
     roots = v.check_root(root, rows.shape[:-1], n)
     fit = rows.new()
     labels = rows.new(np.int64) if return_blocks else np.empty((fit.shape[0], 0), np.int64)

@@ -81,6 +81,9 @@ def test_star_bad_root():
         isotree.star_isotonic_regression(np.zeros((2, 3)), [0, 1, 2])
     with pytest.raises(TypeError, match="root must be an integer"):
         isotree.star_isotonic_regression([1.0, 2.0], 0.5)
+    with pytest.raises(ValueError, match="root cannot index an empty axis"):
+        isotree.star_isotonic_regression(np.empty((3, 0)))
+    assert isotree.star_isotonic_regression(np.empty((0, 3))).shape == (0, 3)
 
 
 def predictor_edges(x, ties):

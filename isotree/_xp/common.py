@@ -66,38 +66,30 @@ def as_float(xp, values, name, device):
     raise TypeError(f"{name} must be numeric; got dtype {array.dtype}")
 
 
-def check_finite(xp, array, name):
-    """Raise ``ValueError`` naming the first NaN/inf (one host synchronisation)."""
-    finite = xp.isfinite(array)
-    if bool(xp.all(finite)):
+def _require(xp, ok, array, name, what):
+    """Raise ``ValueError`` at the first entry where ``ok`` fails (one host synchronisation),
+    in the message template of :mod:`isotree._validate`."""
+    if bool(xp.all(ok)):
         return
-    flat = xp.reshape(finite, (-1,))
-    bad = int(xp.argmin(xp.astype(flat, xp.int32)))
+    bad = int(xp.argmin(xp.astype(xp.reshape(ok, (-1,)), xp.int32)))
     value = float(xp.reshape(array, (-1,))[bad])
-    raise ValueError(f"{name} must be finite; {name}{_where(bad, tuple(array.shape))} is "
+    raise ValueError(f"{name} must be {what}; {name}{_where(bad, tuple(array.shape))} is "
                      f"{value}")
+
+
+def check_finite(xp, array, name):
+    """No NaN or inf."""
+    _require(xp, xp.isfinite(array), array, name, "finite")
 
 
 def check_positive(xp, array, name):
     """Every weight > 0 (after the finiteness check)."""
-    positive = array > 0
-    if bool(xp.all(positive)):
-        return
-    flat = xp.reshape(positive, (-1,))
-    bad = int(xp.argmin(xp.astype(flat, xp.int32)))
-    value = float(xp.reshape(array, (-1,))[bad])
-    raise ValueError(f"{name} must be > 0; {name}{_where(bad, tuple(array.shape))} is {value}")
+    _require(xp, array > 0, array, name, "> 0")
 
 
 def check_nonnegative(xp, array, name):
     """Every entry >= 0 (after the finiteness check)."""
-    ok = array >= 0
-    if bool(xp.all(ok)):
-        return
-    flat = xp.reshape(ok, (-1,))
-    bad = int(xp.argmin(xp.astype(flat, xp.int32)))
-    value = float(xp.reshape(array, (-1,))[bad])
-    raise ValueError(f"{name} must be >= 0; {name}{_where(bad, tuple(array.shape))} is {value}")
+    _require(xp, array >= 0, array, name, ">= 0")
 
 
 def rows(xp, array, axis):
