@@ -16,3 +16,13 @@ def jit(func=None, *, parallel=False):
     if func is None:
         return lambda f: numba.njit(**options)(f)
     return numba.njit(**options)(func)
+
+
+@jit
+def rows_per_chunk(n):
+    """How many rows of length n share one scratch allocation in a batched kernel.
+
+    Short rows come in chunks (one allocation per chunk, not per row); rows of 65536 or
+    more run one per task, so a few long rows still spread over the threads.
+    """
+    return max(1, min(64, 65536 // max(n, 1)))

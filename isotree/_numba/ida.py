@@ -18,7 +18,7 @@ level-by-level "shift" correction.
 import numpy as np
 from numba import prange
 
-from ._jit import jit
+from ._jit import jit, rows_per_chunk
 from .pava import pava_row
 from .star import star_threshold
 
@@ -207,7 +207,7 @@ def ida_rows(z, mass, method, n_iter, fit, labels):
     Rows go in chunks, one scratch allocation per chunk rather than several per row.
     """
     rows, n = z.shape
-    chunk = 64
+    chunk = rows_per_chunk(n)
     for first in prange((rows + chunk - 1) // chunk):
         scratch_int = np.empty((4, n), dtype=np.int64)
         scratch_float = np.empty((5, n))

@@ -16,7 +16,7 @@ O(log n), so O(n log n) in all.
 import numpy as np
 from numba import prange
 
-from ._jit import jit
+from ._jit import jit, rows_per_chunk
 from .heap import LEFT, RANK, RIGHT, STACK_SIZE, meld
 
 BELOW = 3
@@ -74,13 +74,15 @@ def irt_rows(parent, y, w, fit, labels):
     m, n = y.shape
     shared_w = w.shape[0] == 1
     small = n < 2**31 - 1
-    for r in prange(m):
+    chunk = rows_per_chunk(n)
+    for first in prange((m + chunk - 1) // chunk):
         mass = np.empty((n, 2))
         key = np.empty(n)
-        wr = w[0] if shared_w else w[r]
-        if small:
-            link = np.empty((n, 4), dtype=np.int32)
-            irt_row(parent, y[r], wr, fit[r], labels[r], mass, key, link)
-        else:
-            link64 = np.empty((n, 4), dtype=np.int64)
-            irt_row(parent, y[r], wr, fit[r], labels[r], mass, key, link64)
+        link = np.empty((n, 4), dtype=np.int32) if small else np.empty((0, 4), dtype=np.int32)
+        link64 = np.empty((0 if small else n, 4), dtype=np.int64)
+        for r in range(first * chunk, min(m, (first + 1) * chunk)):
+            wr = w[0] if shared_w else w[r]
+            if small:
+                irt_row(parent, y[r], wr, fit[r], labels[r], mass, key, link)
+            else:
+                irt_row(parent, y[r], wr, fit[r], labels[r], mass, key, link64)

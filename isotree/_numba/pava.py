@@ -15,7 +15,7 @@ follow a new block and lie below its mean are absorbed before it is pushed.
 import numpy as np
 from numba import prange
 
-from ._jit import jit
+from ._jit import jit, rows_per_chunk
 
 
 @jit
@@ -80,9 +80,11 @@ def pava_rows(y, w, fit, labels):
     """
     m, n = y.shape
     shared_w = w.shape[0] == 1
-    for r in prange(m):
+    chunk = rows_per_chunk(n)
+    for first in prange((m + chunk - 1) // chunk):
         block_sum = np.empty(n)
         block_w = np.empty(n)
         block_start = np.empty(n, dtype=np.int64)
-        wr = w[0] if shared_w else w[r]
-        pava_row(y[r], wr, fit[r], labels[r], block_sum, block_w, block_start)
+        for r in range(first * chunk, min(m, (first + 1) * chunk)):
+            wr = w[0] if shared_w else w[r]
+            pava_row(y[r], wr, fit[r], labels[r], block_sum, block_w, block_start)

@@ -17,7 +17,7 @@ round-off, and the pivots come from a fixed-seed generator, so results are repro
 import numpy as np
 from numba import prange
 
-from ._jit import jit
+from ._jit import jit, rows_per_chunk
 
 
 @jit
@@ -138,10 +138,12 @@ def star_rows(y, w, roots, fit, labels):
     """Every row of ``y`` (m, n) with its own root; ``w`` (m or 1, n); labels (m, n or 0)."""
     m, n = y.shape
     shared_w = w.shape[0] == 1
-    for r in prange(m):
+    chunk = rows_per_chunk(n)
+    for first in prange((m + chunk - 1) // chunk):
         values = np.empty(n)
         weights = np.empty(n)
         index = np.empty(n, dtype=np.int64)
         pooled = np.empty(n, dtype=np.bool_)
-        star_row(y[r], w[0] if shared_w else w[r], roots[r], fit[r], labels[r], values,
-                 weights, index, pooled)
+        for r in range(first * chunk, min(m, (first + 1) * chunk)):
+            star_row(y[r], w[0] if shared_w else w[r], roots[r], fit[r], labels[r], values,
+                     weights, index, pooled)

@@ -14,7 +14,7 @@ y, the three tie rules reduce to PAVA:
 import numpy as np
 from numba import prange
 
-from ._jit import jit
+from ._jit import jit, rows_per_chunk
 from .pava import pava_row
 
 PRIMARY, SECONDARY, TERTIARY = 0, 1, 2
@@ -28,39 +28,43 @@ def ties_row(y, w, x, mode, fit, labels, group_y, group_w, group_fit, group_labe
     if mode == PRIMARY:
         pava_row(y, w, fit, labels, block_sum, block_w, block_start)
         return
-    # Tie groups: weighted mean and weight, and the first sorted index of each group.
+    # Tie groups: weighted mean and weight.
     g = -1
     for i in range(n):
         if i == 0 or x[i] != x[i - 1]:
             g += 1
             group_y[g] = 0.0
             group_w[g] = 0.0
-            block_start[g] = i  # borrowed: where group g starts
         group_y[g] += w[i] * y[i]
         group_w[g] += w[i]
     n_groups = g + 1
     for g in range(n_groups):
         group_y[g] /= group_w[g]
-    starts = block_start[:n_groups].copy()
     pava_row(group_y[:n_groups], group_w[:n_groups], group_fit[:n_groups],
              group_labels[:n_groups], block_sum, block_w, block_start)
+    # Expand, walking the groups again; a block is named after its first sorted entry.
     with_labels = labels.shape[0] == n
-    for g in range(n_groups):
-        stop = starts[g + 1] if g + 1 < n_groups else n
-        for i in range(starts[g], stop):
-            if mode == SECONDARY:
-                fit[i] = group_fit[g]
-            else:
-                fit[i] = y[i] + (group_fit[g] - group_y[g])
-            if with_labels:
-                labels[i] = starts[group_labels[g]]
+    g = -1
+    block_first = 0
+    for i in range(n):
+        if i == 0 or x[i] != x[i - 1]:
+            g += 1
+            if group_labels[g] == g:
+                block_first = i
+        if mode == SECONDARY:
+            fit[i] = group_fit[g]
+        else:
+            fit[i] = y[i] + (group_fit[g] - group_y[g])
+        if with_labels:
+            labels[i] = block_first
 
 
 @jit(parallel=True)
 def ties_rows(y, w, x, mode, fit, labels):
     """Every sorted row of ``y``, ``w``, ``x`` (m, n); labels (m, n) or (m, 0)."""
     m, n = y.shape
-    for r in prange(m):
+    chunk = rows_per_chunk(n)
+    for first in prange((m + chunk - 1) // chunk):
         group_y = np.empty(n)
         group_w = np.empty(n)
         group_fit = np.empty(n)
@@ -68,5 +72,6 @@ def ties_rows(y, w, x, mode, fit, labels):
         block_sum = np.empty(n)
         block_w = np.empty(n)
         block_start = np.empty(n, dtype=np.int64)
-        ties_row(y[r], w[r], x[r], mode, fit[r], labels[r], group_y, group_w, group_fit,
-                 group_labels, block_sum, block_w, block_start)
+        for r in range(first * chunk, min(m, (first + 1) * chunk)):
+            ties_row(y[r], w[r], x[r], mode, fit[r], labels[r], group_y, group_w, group_fit,
+                     group_labels, block_sum, block_w, block_start)

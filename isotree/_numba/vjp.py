@@ -7,7 +7,7 @@ small framework operations.
 import numpy as np
 from numba import prange
 
-from ._jit import jit
+from ._jit import jit, rows_per_chunk
 
 
 @jit
@@ -41,7 +41,7 @@ def block_vjp_rows(grad, labels, w, y, fit, grad_y, grad_w):
     """
     m, n = grad.shape
     shared_w = w.shape[0] == 1
-    chunk = 64
+    chunk = rows_per_chunk(n)
     for first in prange((m + chunk - 1) // chunk):
         block_grad = np.empty(n)
         block_w = np.empty(n)
