@@ -1,8 +1,10 @@
-"""Doctest collection: the adapters need their optional libraries."""
+"""Doctest collection: the adapters and their guide need their optional libraries."""
 
 import importlib.util
 
 collect_ignore = ["docs/conf.py"]
-for module, path in (("torch", "isotree/torch.py"), ("jax", "isotree/jax.py")):
-    if importlib.util.find_spec(module) is None:
-        collect_ignore.append(path)
+missing = {m for m in ("torch", "jax") if importlib.util.find_spec(m) is None}
+for module in missing:
+    collect_ignore.append(f"isotree/{module}.py")
+if missing:
+    collect_ignore.append("docs/autodiff.rst")
