@@ -62,11 +62,8 @@ def _no_blocks(what):
 
 def star(xp, y, root, weights, increasing, axis, return_blocks):
     problem = _Problem(xp, y, weights, axis)
-    n = problem.shape[-1]
-    import numpy as np
-
-    roots = v.check_root(to_host(root) if not isinstance(root, (int, np.integer)) else root,
-                         problem.shape[:-1], n)
+    roots = v.check_root(to_host(root) if is_foreign(root) else root, problem.shape[:-1],
+                         problem.shape[-1])
     roots = from_host(xp, roots, like=problem.y)
     sign = -1.0 if increasing else 1.0  # the solver's root is the maximum
     fit, labels = star_rows(xp, sign * problem.y, problem.w, roots)
