@@ -18,6 +18,7 @@ K = max k over the batch (one host synchronisation):
 import math
 
 from .common import device_of, masked_sum
+from .star import variable_fixing
 
 
 def _upper_slots(xp, z, mass, upper, count):
@@ -62,25 +63,6 @@ def _pava_slots(xp, values, valid):
     return xp.stack(fits, axis=1)
 
 
-def _star_over_bottom(xp, root_sum, root_w, z, bottom, n_iter, start=None):
-    """The threshold of a root (sum, weight per row) over the entries ``bottom`` of z.
-
-    Starts from the root's mean, or from ``start`` (a lower bound of the threshold per
-    row) when given.
-    """
-    t = root_sum / root_w if start is None else start
-    steps = z.shape[1] + 1 if n_iter is None else n_iter
-    ones = xp.ones_like(z)
-    for _ in range(steps):
-        pooled = xp.logical_and(bottom, z > t[:, None])
-        t_next = (root_sum + masked_sum(xp, pooled, z)) / (root_w + masked_sum(xp, pooled, ones))
-        converged = n_iter is None and not bool(xp.any(t_next != t))
-        t = t_next
-        if converged:
-            break
-    return t
-
-
 def ida_rows(xp, z, mass, method, n_iter):
     """Fit of logits ``z`` (B, c) to the order of ``mass``; method "exact"/"approx"/"shift"."""
     b, c = z.shape
@@ -100,11 +82,12 @@ def ida_rows(xp, z, mass, method, n_iter):
     one = xp.ones((b,), dtype=z.dtype, device=dev)
     in_root = xp.logical_and(valid, fits <= fits[:, :1])
     steps = None if method == "exact" else n_iter
+    ones_like_z = xp.ones_like(z)
     start = None
     for _ in range(count):
         root_sum = masked_sum(xp, in_root, values)
         root_w = xp.where(has_upper, masked_sum(xp, in_root, xp.ones_like(values)), one)
-        t = _star_over_bottom(xp, root_sum, root_w, z, bottom, steps, start)
+        t = variable_fixing(xp, root_sum, root_w, z, z, ones_like_z, bottom, steps, start)
         outside = xp.logical_and(valid, xp.logical_not(in_root))
         following = xp.min(xp.where(outside, fits, inf), axis=1)
         grow = xp.logical_and(has_upper, following < t)
