@@ -12,8 +12,9 @@ import numpy as np
 from ._numba.checks import scan_finite
 from ._numba.traversal import node_on_cycle, preorder, preorder_of_topological
 
-# Scale by a power of two (exact) once sums of w*y could come near overflow.
-_SAFE_MAGNITUDE = 2.0**400
+# Sums of w * y stay below 2**_MAX_EXPONENT (float64 overflows at 2**1024), with room for
+# the products the kernels compare.
+_MAX_EXPONENT = 1000
 
 
 def _where(index, shape):
@@ -197,14 +198,33 @@ def check_parent(parent, name="parent"):
 
 
 def power_of_two_scale(largest_y, largest_w, n):
-    """Exact factors ``(sy, sw)`` that keep every sum of ``w * y`` far from overflow."""
-    sy = 1.0
-    sw = 1.0
-    if largest_w > _SAFE_MAGNITUDE:
-        sw = 2.0 ** -np.frexp(largest_w)[1]
-    if largest_y * largest_w * sw * max(n, 1) > _SAFE_MAGNITUDE:
-        sy = 2.0 ** -np.frexp(largest_y)[1]
-    return sy, sw
+    """Exact power-of-two factors ``(sy, sw)`` for y and the weights.
+
+    They keep every sum of ``w * y`` and of ``w`` (and every product the kernels compare)
+    finite, and keep tiny values out of the subnormal range. Weights are scaled only when
+    their sum could overflow (down, just enough) or when all are tiny (up, to about 1); y
+    takes the rest. A y that underflows is negligible next to the largest y, but a weight
+    that underflowed to 0 would leave a block without weight.
+    """
+    limit = _MAX_EXPONENT
+    log_n = max(int(n), 1).bit_length()  # n < 2**log_n
+    exp_w = int(np.frexp(largest_w)[1]) if largest_w > 0 else 0  # largest_w < 2**exp_w
+    exp_y = int(np.frexp(largest_y)[1]) if largest_y > 0 else 0
+    shift_w = 0
+    if exp_w + log_n > limit:
+        shift_w = limit - exp_w - log_n
+    elif exp_w < -limit // 2:
+        shift_w = min(-exp_w, limit)
+    shift_y = min(-exp_y, limit) if exp_y < -limit // 2 else 0
+    excess = exp_y + shift_y + exp_w + shift_w + log_n - limit
+    if excess > 0:
+        # y takes the reduction while its largest value stays above 2**-500; the weights
+        # take what is left.
+        take_y = min(excess, exp_y + shift_y + limit // 2, limit + shift_y)
+        shift_y -= take_y
+        shift_w = max(shift_w - (excess - take_y), -limit)
+    # Both factors and their inverses are normal floats: |shift| <= 1000.
+    return float(np.ldexp(1.0, shift_y)), float(np.ldexp(1.0, shift_w))
 
 
 def check_root(root, batch_shape, n, name="root"):
@@ -233,7 +253,7 @@ def check_matrix_pair(first, second, first_name, second_name):
     """Two real, finite arrays of one shape with at least one dimension (e.g. logits, mass).
 
     Returns them as float32 or float64 (see :func:`as_kernel_float`), the first's output
-    dtype, and the smallest value of the second.
+    dtype, the smallest value of the second and the largest magnitude of the first.
     """
     arrays = []
     for values, name in ((first, first_name), (second, second_name)):
@@ -245,9 +265,9 @@ def check_matrix_pair(first, second, first_name, second_name):
     if a.shape != b.shape:
         raise ValueError(f"{second_name} must have the shape of {first_name} {a.shape}; "
                          f"got {b.shape}")
-    check_finite(a, first_name)
+    largest, _ = check_finite(a, first_name)
     _, smallest = check_finite(b, second_name)
-    return a, a_dtype, b, smallest
+    return a, a_dtype, b, smallest, largest
 
 
 def check_mass(mass, smallest, name="mass"):

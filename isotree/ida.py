@@ -170,11 +170,15 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
             return api.on_host(xp, lambda z, m: isotonic_logits(
                 z, m, method=method, n_iter=n_iter, return_blocks=return_blocks), logits, mass)
         return api.logits(xp, logits, mass, method, n_iter, return_blocks)
-    z, out_dtype, m, smallest = v.check_matrix_pair(logits, mass, "logits", "mass")
+    z, out_dtype, m, smallest, largest = v.check_matrix_pair(logits, mass, "logits", "mass")
     v.check_mass(m, smallest)
     shape = z.shape
     c = shape[-1]
     z2 = np.ascontiguousarray(z.reshape(-1, c))
+    # Logits near the overflow threshold: an exact power-of-two scaling keeps sums finite.
+    scale = v.power_of_two_scale(largest, 1.0, c)[0]
+    if scale != 1.0:
+        z2 = z2.astype(np.float64) * scale
     m2 = np.ascontiguousarray(m.reshape(-1, c))
     # The kernel reads float32 logits as they are and writes the fit in their dtype
     # (sums in float64): no conversion passes, no float64 copies.
@@ -182,6 +186,8 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     labels = np.empty(z2.shape if return_blocks else (z2.shape[0], 0), dtype=np.int64)
     if z2.size:
         ida_rows(z2, m2, METHODS[method], n_iter or 0, fit, labels)
+    if scale != 1.0:
+        fit /= scale
     fit = fit.reshape(shape).astype(out_dtype, copy=False)
     if return_blocks:
         return fit, labels.reshape(shape)
@@ -228,7 +234,7 @@ def order_violations(scores, mass):
     if namespace(scores, mass) is not None:  # statistics are computed on the host
         scores = to_host(scores) if namespace(scores) is not None else scores
         mass = to_host(mass) if namespace(mass) is not None else mass
-    s, _, m, smallest = v.check_matrix_pair(scores, mass, "scores", "mass")
+    s, _, m, smallest, _ = v.check_matrix_pair(scores, mass, "scores", "mass")
     v.check_mass(m, smallest)
     c = s.shape[-1]
     s2 = np.ascontiguousarray(s.reshape(-1, c))

@@ -111,3 +111,24 @@ def test_inputs_are_never_mutated():
     isotree.kkt_violation(y, y, parent, w)
     for before, after in zip(copies, (y, w, parent)):
         np.testing.assert_array_equal(before, after)
+
+
+def test_extreme_magnitudes_stay_finite():
+    # Values and weights near the overflow threshold, weights spanning 600 decades, and
+    # subnormal inputs: exact power-of-two scaling keeps every sum finite and every weight
+    # positive.
+    fit = isotree.tree_isotonic_regression([1e300, -1e300, 1e299], [-1, 0, 0],
+                                           [1e300, 1e-300, 1.0], increasing=False)
+    np.testing.assert_allclose(fit, [1e300, -1e300, 1e299])
+    np.testing.assert_allclose(
+        isotree.isotonic_regression([1e308, -1e308, 1e308], [1e308, 1e308, 1e308]),
+        [0.0, 0.0, 1e308], atol=1e292)
+    np.testing.assert_allclose(isotree.isotonic_regression([0.5, 0.25], [5e-324, 5e-324]),
+                               [0.375, 0.375])
+    np.testing.assert_allclose(isotree.isotonic_regression([3e-320, 1e-320]), [2e-320, 2e-320])
+    np.testing.assert_allclose(
+        isotree.star_isotonic_regression([1e308, -1e308, 1e308], 1, [1e308] * 3),
+        [1e308, -1e308, 1e308])
+    np.testing.assert_allclose(
+        isotree.ida.isotonic_logits([[1e308, 1.7e308, -1e308]], [[0.7, 0.3, 0.0]]),
+        [[1.35e308, 1.35e308, -1e308]])
