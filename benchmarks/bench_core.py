@@ -6,6 +6,7 @@ and core.md. Ratios < 1 mean isotree is faster.
 """
 
 import os
+from importlib import metadata
 import platform
 import subprocess
 import sys
@@ -163,11 +164,9 @@ def plot(rows, path):
 def main():
     os.makedirs(RESULTS, exist_ok=True)
     rng = np.random.default_rng(12345)
-    import higra
-
     versions = (f"isotree {isotree.__version__}, numpy {np.__version__}, scipy "
-                f"{scipy.__version__}, higra {higra.__version__ if hasattr(higra, '__version__') else '?'}, "
-                f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores")
+                f"{scipy.__version__}, higra {metadata.version('higra')}, python "
+                f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores")
     print(versions)
     rows = chain_rows(rng) + tree_rows(rng) + [memory_row()]
     text = print_table(rows, ["case", "peer", "isotree", "peer time", "ratio", "target"])

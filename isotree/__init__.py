@@ -1,6 +1,6 @@
 """isotree: exact, fast isotonic regression on chains, trees, forests and stars."""
 
-from . import ida, testing
+from . import ida, testing  # noqa: F401  (subpackages reachable as isotree.ida, ...)
 
 from .solvers import (isotonic_regression, kkt_violation, star_isotonic_regression,
                       tree_isotonic_regression)

@@ -149,8 +149,10 @@ def check_parent(parent, name="parent"):
 
     ``order`` lists the nodes in depth-first preorder (parents first, subtrees contiguous).
     A labelling with ``parent[i] < i`` for every non-root (random recursive trees,
-    breadth-first labellings) cannot have a cycle and takes a faster, stack-free path. Raises for a non-integer dtype or value, a shape other than 1-D, an entry < -1 or >= n,
-    a node that is its own parent, and a cycle (naming a node on it).
+    breadth-first labellings) cannot have a cycle and takes a faster, stack-free path.
+
+    Raises for a non-integer dtype or value, a shape other than 1-D, an entry < -1 or
+    >= n, a node that is its own parent, and a cycle (naming a node on it).
     """
     array = np.asarray(parent)
     if array.ndim != 1:

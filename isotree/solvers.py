@@ -155,10 +155,11 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
     -----
     Pool-adjacent-violators (Best, Chakravarti & Ubhaya 1990) in O(n) per slice, compiled
     with Numba. With `x`, the entries are first sorted by ``(x, y)`` (O(n log n)); with
-    primary ties this makes PAVA exact (de Leeuw 1977). Every block of the fit is a run of consecutive entries whose value is the
-    weighted mean of `y` over it. The same fit minimises every Bregman divergence
-    :math:`\sum_i w_i D_\phi(y_i, f_i)` under the same order (Robertson, Wright & Dykstra
-    1988, Theorem 1.5.1), e.g. the Poisson deviance or the log-loss for values in [0, 1].
+    primary ties this makes PAVA exact (de Leeuw 1977). Every block of the fit is a run of
+    consecutive entries whose value is the weighted mean of `y` over it. The same fit
+    minimises every Bregman divergence :math:`\sum_i w_i D_\phi(y_i, f_i)` under the same
+    order (Robertson, Wright & Dykstra 1988, Theorem 1.5.1), e.g. the Poisson deviance or
+    the log-loss for values in [0, 1].
 
     References
     ----------

@@ -92,7 +92,8 @@ def test_parent_dtype_and_integral_floats():
 
 
 def test_length_mismatch_with_tree():
-    with pytest.raises(ValueError, match=r"y must have one entry per node along its last axis \(3\)"):
+    with pytest.raises(ValueError,
+                       match=r"y must have one entry per node along its last axis \(3\)"):
         isotree.tree_isotonic_regression(np.zeros(4), [-1, 0, 0])
     with pytest.raises(ValueError, match="fit must have the shape of y"):
         isotree.kkt_violation(np.zeros(3), np.zeros(2), [-1, 0, 0])

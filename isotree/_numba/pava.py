@@ -7,9 +7,9 @@ block's mean exceeds the new one's. O(n) per row. Decreasing chains are solved b
 on -y (negation is exact, unlike a reversal of the block offsets).
 
 Deviations from the paper: sums, not means, are kept per block so pooling is exact addition;
-the look-ahead compares y * w_total < sum instead of dividing; and, as in Busing, "Monotone regression: a
-simple and fast O(n) PAVA implementation", J. Stat. Softw. 102 (2022), the entries that
-follow a new block and lie below its mean are absorbed before it is pushed.
+the look-ahead compares y * w_total < sum instead of dividing; and, as in Busing, "Monotone
+regression: a simple and fast O(n) PAVA implementation", J. Stat. Softw. 102 (2022), the
+entries that follow a new block and lie below its mean are absorbed before it is pushed.
 """
 
 import numpy as np
