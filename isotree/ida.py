@@ -153,15 +153,7 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     >>> isotonic_logits(logits, mass, method="shift")
     array([[ 3.,  3.,  3., -1.]])
     """
-    method = v.check_choice(method, "method", tuple(METHODS))
-    return_blocks = v.check_flag(return_blocks, "return_blocks")
-    if method == "approx":
-        n_iter = 2 if n_iter is None else v.check_count(n_iter, "n_iter", 0)
-    elif n_iter is not None:
-        raise ValueError(f"n_iter is only used with method='approx'; got n_iter={n_iter!r} "
-                         f"with method={method!r}")
-    if return_blocks and method != "exact":
-        raise ValueError(f"return_blocks needs method='exact'; got method={method!r}")
+    method, n_iter, return_blocks = check_options(method, n_iter, return_blocks)
     xp = namespace(logits, mass)
     if xp is not None:
         from ._xp import api
@@ -170,8 +162,7 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
             return api.on_host(xp, lambda z, m: isotonic_logits(
                 z, m, method=method, n_iter=n_iter, return_blocks=return_blocks), logits, mass)
         return api.logits(xp, logits, mass, method, n_iter, return_blocks)
-    z, out_dtype, m, smallest, largest = v.check_matrix_pair(logits, mass, "logits", "mass")
-    v.check_mass(m, smallest)
+    z, out_dtype, m, largest = check_logits(logits, mass)
     shape = z.shape
     c = shape[-1]
     z2 = np.ascontiguousarray(z.reshape(-1, c))
@@ -192,6 +183,28 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     if return_blocks:
         return fit, labels.reshape(shape)
     return fit
+
+
+def check_options(method, n_iter, return_blocks):
+    """Validate the options of :func:`isotonic_logits`; ``n_iter`` defaults to 2 for approx."""
+    method = v.check_choice(method, "method", tuple(METHODS))
+    return_blocks = v.check_flag(return_blocks, "return_blocks")
+    if method == "approx":
+        n_iter = 2 if n_iter is None else v.check_count(n_iter, "n_iter", 0)
+    elif n_iter is not None:
+        raise ValueError(f"n_iter is only used with method='approx'; got n_iter={n_iter!r} "
+                         f"with method={method!r}")
+    if return_blocks and method != "exact":
+        raise ValueError(f"return_blocks needs method='exact'; got method={method!r}")
+    return method, n_iter, return_blocks
+
+
+def check_logits(logits, mass):
+    """Validate logits and mass (finite, same shape, mass >= 0): the arrays as the kernels
+    read them, the logits' output dtype and their largest magnitude."""
+    z, out_dtype, m, smallest, largest = v.check_matrix_pair(logits, mass, "logits", "mass")
+    v.check_mass(m, smallest)
+    return z, out_dtype, m, largest
 
 
 def order_violations(scores, mass):

@@ -95,10 +95,23 @@ def _prepare(y, weights, aux=None):
     return y, w, aux
 
 
-def _validate_concrete(check, *arrays):
-    """Run a NumPy-side validation when the inputs are concrete (outside jit)."""
-    if _is_concrete(*arrays):
-        check(*(None if a is None else np.asarray(a) for a in arrays))
+def _check_values(y, weights, axis=-1, x=None):
+    """The NumPy-side checks of values, weights and predictor, outside ``jit`` only.
+
+    Returns y's shape (also under ``jit``, where only shapes are known).
+    """
+    if not _is_concrete(y, weights):
+        return tuple(jnp.shape(y))
+    y64, _, _ = v.check_values(np.asarray(y))
+    axis = v.check_axis(axis, y64.ndim)
+    v.check_weights(None if weights is None else np.asarray(weights), y64.shape, axis)
+    if x is not None:
+        x64, _, _ = v.check_values(x, "x")
+        n = y64.shape[axis]
+        if x64.shape not in ((n,), y64.shape):
+            raise ValueError(f"x must have shape ({n},) or the shape of y {y64.shape}; "
+                             f"got {x64.shape}")
+    return y64.shape
 
 
 def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="primary",
@@ -122,8 +135,7 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
     y = jnp.asarray(y)
     axis = v.check_axis(axis, y.ndim)
     x_host = None if x is None else np.asarray(x)
-    _validate_concrete(lambda y, w: _solvers.isotonic_regression(
-        y, w, x=x_host, ties=ties, axis=axis), y, weights)
+    _check_values(y, weights, axis, x_host)
     moved = jnp.moveaxis(y, axis, -1)
     w = None if weights is None else jnp.asarray(weights)
     if w is not None and w.ndim > 1:
@@ -155,7 +167,8 @@ def tree_isotonic_regression(y, parent, weights=None, *, increasing=True):
     """
     increasing = v.check_flag(increasing, "increasing")
     tree = parent if isinstance(parent, Tree) else Tree(np.asarray(parent))
-    _validate_concrete(lambda y, w: _solvers.tree_isotonic_regression(y, tree, w), y, weights)
+    _solvers._check_tree_length(y, tree)
+    _check_values(y, weights)
     yy, ww, aux = _prepare(y, weights)
 
     def host_solve(y, w, _):
@@ -179,8 +192,8 @@ def star_isotonic_regression(y, root=0, weights=None, *, increasing=True):
     """
     increasing = v.check_flag(increasing, "increasing")
     root_host = np.asarray(root)
-    _validate_concrete(lambda y, w: _solvers.star_isotonic_regression(y, root_host, w), y,
-                       weights)
+    shape = _check_values(y, weights)
+    v.check_root(root_host, shape[:-1], shape[-1])
     yy, ww, aux = _prepare(y, weights)
 
     def host_solve(y, w, _):
@@ -207,9 +220,9 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None):
     >>> ijax.isotonic_logits(jnp.array([[1.0, 2.0, 0.0]]), mass).tolist()
     [[1.5, 1.5, 0.0]]
     """
-    v.check_choice(method, "method", tuple(_ida.METHODS))
-    _validate_concrete(lambda z, m: _ida.isotonic_logits(z, m, method=method, n_iter=n_iter),
-                       logits, mass)
+    method, n_iter, _ = _ida.check_options(method, n_iter, False)
+    if _is_concrete(logits, mass):
+        _ida.check_logits(np.asarray(logits), np.asarray(mass))
     zz, ones, m = _prepare(logits, None, mass)
     if method != "exact":
         def host(z, m):
