@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from ._numba.checks import scan_finite
+from ._numba.checks import scan_bits
 from ._numba.traversal import node_on_cycle, preorder, preorder_of_topological
 
 # Sums of w * y stay below 2**_MAX_EXPONENT (float64 overflows at 2**1024), with room for
@@ -30,6 +30,9 @@ def as_float(values, name):
     Floating inputs keep their dtype (float32 stays float32); integer and boolean inputs
     give float64. Complex, object, string and other dtypes raise ``TypeError``.
     """
+    if isinstance(values, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array; isotree does not read masks: pass the "
+                        f"entries you want fitted (e.g. {name}.compressed() for a chain)")
     array = np.asarray(values)
     kind = array.dtype.kind
     if kind == "c":
@@ -54,18 +57,48 @@ def as_kernel_float(values, name):
     return np.asarray(array, dtype=np.float64), out_dtype
 
 
+_MASKS = {np.dtype(t): tuple(np.array(v, t).view(u)[()] for v in (np.inf, -0.0))
+          for t, u in ((np.float64, np.uint64), (np.float32, np.uint32),
+                       (np.float16, np.uint16))}
+
+
+def scan(array):
+    """One vectorised pass over a float array: ``(count not finite, largest |value|, count
+    < 0, count <= 0)`` (contiguous arrays are read in place)."""
+    if array.size == 0:
+        return 0, 0.0, 0, 0
+    inf, sign = _MASKS[array.dtype.newbyteorder("=")]
+    flat = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("=")).reshape(-1)
+    bits = flat.view(inf.dtype)
+    bad, largest, negative, not_positive = scan_bits(bits, inf.dtype.type(~sign), sign, inf)
+    return bad, float(np.asarray(largest, inf.dtype).view(flat.dtype)), negative, not_positive
+
+
+def as_bits(array):
+    """A contiguous float array viewed as unsigned integers of its width, and the mask of
+    its magnitude bits (for the kernels' integer comparisons of non-negative floats)."""
+    inf, sign = _MASKS[array.dtype]
+    return array.view(inf.dtype), inf.dtype.type(~sign)
+
+
 def check_finite(array, name):
-    """Raise ``ValueError`` at the first NaN/inf of ``array``; return (max |value|, min value)."""
-    flat = array.ravel()
-    bad, largest, smallest = scan_finite(flat)
-    if bad >= 0:
+    """Raise ``ValueError`` at the first NaN/inf of ``array``; return (max |value|, scan).
+
+    ``scan`` is the full result of :func:`scan`, for callers that also check signs.
+    """
+    result = scan(array)
+    if result[0]:
+        flat = array.reshape(-1)
+        bad = int(np.flatnonzero(~np.isfinite(flat))[0])
         raise ValueError(
             f"{name} must be finite; {name}{_where(bad, array.shape)} is {flat[bad]}")
-    return largest, smallest
+    return result[1], result
 
 
 def check_axis(axis, ndim, name="axis"):
-    """Normalise ``axis`` for an array of ``ndim`` dimensions."""
+    """Normalise ``axis`` for an array of ``ndim`` dimensions (booleans are refused)."""
+    if isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer; got {axis!r}")
     try:
         axis = operator.index(axis)
     except TypeError:
@@ -84,6 +117,21 @@ def check_values(y, name="y"):
     return y64, out_dtype, largest
 
 
+def check_weights_shape(weights, shape, axis, name="weights"):
+    """``weights`` as float64 of shape ``(n,)`` (n = ``shape[axis]``) or exactly ``shape``.
+
+    Only the dtype and the shape: the values are checked in the kernels' scan, and by
+    :func:`check_weights` for the message when that scan finds a bad one.
+    """
+    w64, _ = as_float(weights, name)
+    n = shape[axis]
+    if w64.shape != tuple(shape) and w64.shape != (n,):
+        raise ValueError(
+            f"{name} must have shape ({n},) or the shape of y {tuple(shape)}; "
+            f"got {w64.shape}")
+    return w64
+
+
 def check_weights(weights, shape, axis, name="weights"):
     """Validate weights against values of ``shape`` whose problems run along ``axis``.
 
@@ -93,22 +141,54 @@ def check_weights(weights, shape, axis, name="weights"):
     """
     if weights is None:
         return None, 1.0
-    w64, _ = as_float(weights, name)
-    n = shape[axis]
-    if w64.shape != tuple(shape) and w64.shape != (n,):
-        raise ValueError(
-            f"{name} must have shape ({n},) or the shape of y {tuple(shape)}; "
-            f"got {w64.shape}")
-    largest, smallest = check_finite(w64, name)
-    if w64.size and smallest <= 0:
+    w64 = check_weights_shape(weights, shape, axis, name)
+    largest, (_, _, _, not_positive) = check_finite(w64, name)
+    if not_positive:
         bad = int(np.flatnonzero(w64.ravel() <= 0)[0])
         raise ValueError(
             f"{name} must be > 0; {name}{_where(bad, w64.shape)} is {w64.ravel()[bad]}")
     return w64, largest
 
 
+def check_predictor(x, shape, axis, rows_shape, name="x"):
+    """A predictor of shape ``(n,)`` or ``shape``, laid out as ``rows_shape`` rows.
+
+    Kept in its own kind: integers as int64 (uint64 above 2**63), floats as float64,
+    datetime64/timedelta64 as their int64 counts, so integers above 2**53 (nanosecond
+    timestamps) keep their order and ties. NaN and NaT are refused.
+    """
+    if isinstance(x, np.ma.MaskedArray):
+        as_float(x, name)  # raises the masked-array error
+    array = np.asarray(x)
+    kind = array.dtype.kind
+    if kind in "mM":
+        missing = np.isnat(array)
+        if missing.any():
+            bad = int(np.flatnonzero(missing.ravel())[0])
+            raise ValueError(f"{name} must not hold NaT; {name}{_where(bad, array.shape)} is NaT")
+        array = array.view(np.int64)
+    elif kind == "u":
+        array = array.astype(np.uint64 if array.dtype.itemsize == 8 else np.int64)
+    elif kind in "bi":
+        array = array.astype(np.int64)
+    else:
+        array, _ = as_float(array, name)
+        check_finite(array, name)
+    n = shape[axis]
+    if array.ndim == 0:
+        raise ValueError(f"{name} must have shape ({n},) or the shape of y {tuple(shape)}; "
+                         f"got a scalar")
+    if array.shape == (n,):
+        return np.ascontiguousarray(np.broadcast_to(array, rows_shape))
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape ({n},) or the shape of y {tuple(shape)}; "
+                         f"got {array.shape}")
+    moved = np.moveaxis(array, axis, -1)
+    return np.ascontiguousarray(moved.reshape(rows_shape))
+
+
 def check_bound(value, name):
-    """A bound is None or a finite real scalar."""
+    """A bound is None or a real scalar (an infinite bound is no bound, as in NumPy's clip)."""
     if value is None:
         return None
     array = np.asarray(value)
@@ -199,34 +279,15 @@ def check_parent(parent, name="parent"):
     return parent64, order
 
 
-def power_of_two_scale(largest_y, largest_w, n):
-    """Exact power-of-two factors ``(sy, sw)`` for y and the weights.
-
-    They keep every sum of ``w * y`` and of ``w`` (and every product the kernels compare)
-    finite, and keep tiny values out of the subnormal range. Weights are scaled only when
-    their sum could overflow (down, just enough) or when all are tiny (up, to about 1); y
-    takes the rest. A y that underflows is negligible next to the largest y, but a weight
-    that underflowed to 0 would leave a block without weight.
-    """
-    limit = _MAX_EXPONENT
-    log_n = max(int(n), 1).bit_length()  # n < 2**log_n
-    exp_w = int(np.frexp(largest_w)[1]) if largest_w > 0 else 0  # largest_w < 2**exp_w
-    exp_y = int(np.frexp(largest_y)[1]) if largest_y > 0 else 0
-    shift_w = 0
-    if exp_w + log_n > limit:
-        shift_w = limit - exp_w - log_n
-    elif exp_w < -limit // 2:
-        shift_w = min(-exp_w, limit)
-    shift_y = min(-exp_y, limit) if exp_y < -limit // 2 else 0
-    excess = exp_y + shift_y + exp_w + shift_w + log_n - limit
-    if excess > 0:
-        # y takes the reduction while its largest value stays above 2**-500; the weights
-        # take what is left.
-        take_y = min(excess, exp_y + shift_y + limit // 2, limit + shift_y)
-        shift_y -= take_y
-        shift_w = max(shift_w - (excess - take_y), -limit)
-    # Both factors and their inverses are normal floats: |shift| <= 1000.
-    return float(np.ldexp(1.0, shift_y)), float(np.ldexp(1.0, shift_w))
+def overflow_row_scales(rows, largest):
+    """Per-row powers of two (an (m, 1) array) that keep unit-weight sums of each row of
+    ``rows`` (m, n) finite, or None when no row needs one (``largest`` = max |rows|)."""
+    n = rows.shape[1]
+    top = _MAX_EXPONENT - max(n, 1).bit_length()
+    if largest < 2.0**top:
+        return None
+    exponents = np.frexp(np.abs(rows).max(axis=1))[1]
+    return np.ldexp(1.0, np.minimum(0, top - exponents))[:, None]
 
 
 def check_root(root, batch_shape, n, name="root"):
@@ -255,7 +316,7 @@ def check_matrix_pair(first, second, first_name, second_name):
     """Two real, finite arrays of one shape with at least one dimension (e.g. logits, mass).
 
     Returns them as float32 or float64 (see :func:`as_kernel_float`), the first's output
-    dtype, the smallest value of the second and the largest magnitude of the first.
+    dtype, the second's count of negative entries and the largest magnitude of the first.
     """
     arrays = []
     for values, name in ((first, first_name), (second, second_name)):
@@ -268,13 +329,13 @@ def check_matrix_pair(first, second, first_name, second_name):
         raise ValueError(f"{second_name} must have the shape of {first_name} {a.shape}; "
                          f"got {b.shape}")
     largest, _ = check_finite(a, first_name)
-    _, smallest = check_finite(b, second_name)
-    return a, a_dtype, b, smallest, largest
+    _, (_, _, negatives, _) = check_finite(b, second_name)
+    return a, a_dtype, b, negatives, largest
 
 
-def check_mass(mass, smallest, name="mass"):
-    """Hard-label mass is >= 0 everywhere (``smallest`` from :func:`check_matrix_pair`)."""
-    if mass.size and smallest < 0:
+def check_mass(mass, negatives, name="mass"):
+    """Hard-label mass is >= 0 everywhere (``negatives`` from :func:`check_matrix_pair`)."""
+    if negatives:
         bad = int(np.flatnonzero(mass.ravel() < 0)[0])
         raise ValueError(f"{name} must be >= 0; {name}{_where(bad, mass.shape)} is "
                          f"{mass.ravel()[bad]}")

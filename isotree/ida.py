@@ -10,8 +10,10 @@ the paper's shift correction) and measures how often scores break the order.
 
 import numpy as np
 
+from . import _threads
 from . import _validate as v
 from ._numba.ida import APPROX, EXACT, SHIFT, ida_rows, order_stats_rows
+from ._scratch import scratch
 from ._xp.common import namespace, to_host
 
 __all__ = ["isotonic_logits", "mixup_mass", "order_violations"]
@@ -69,7 +71,8 @@ def mixup_mass(labels_a, labels_b, lam, num_classes):
     return mass
 
 
-def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=False):
+def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=False,
+                    workers=None):
     r"""Fit each row of logits to the order of its hard-label mass (the IDA order).
 
     Solves, for every row,
@@ -104,6 +107,10 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     return_blocks : bool, default=False
         Also return block labels (``"exact"`` only): entries pooled together share the
         index of one of them.
+    workers : int, default=None
+        Threads for the batch: ``None`` solves small batches (under 2**18 entries) in the
+        calling thread and larger ones on every thread Numba may use; an int asks for at
+        most that many (``-1``: all). See :doc:`/threads`.
 
     Returns
     -------
@@ -154,21 +161,24 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     array([[ 3.,  3.,  3., -1.]])
     """
     method, n_iter, return_blocks = check_options(method, n_iter, return_blocks)
+    workers = _threads.check_workers(workers)
     xp = namespace(logits, mass)
     if xp is not None:
         from ._xp import api
 
         if api.runs_on_host(xp, logits, mass):
             return api.on_host(xp, lambda z, m: isotonic_logits(
-                z, m, method=method, n_iter=n_iter, return_blocks=return_blocks), logits, mass)
+                z, m, method=method, n_iter=n_iter, return_blocks=return_blocks,
+                workers=workers), logits, mass)
         return api.logits(xp, logits, mass, method, n_iter, return_blocks)
     z, out_dtype, m, largest = check_logits(logits, mass)
     shape = z.shape
     c = shape[-1]
     z2 = np.ascontiguousarray(z.reshape(-1, c))
-    # Logits near the overflow threshold: an exact power-of-two scaling keeps sums finite.
-    scale = v.power_of_two_scale(largest, 1.0, c)[0]
-    if scale != 1.0:
+    # Rows with logits near the overflow threshold are scaled down by an exact power of
+    # two, each by its own factor (a row's fit never depends on the other rows).
+    scale = v.overflow_row_scales(z2, largest)
+    if scale is not None:
         z2 = z2.astype(np.float64) * scale
     m2 = np.ascontiguousarray(m.reshape(-1, c))
     # The kernel reads float32 logits as they are and writes the fit in their dtype
@@ -176,8 +186,12 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     fit = np.empty_like(z2)
     labels = np.empty(z2.shape if return_blocks else (z2.shape[0], 0), dtype=np.int64)
     if z2.size:
-        ida_rows(z2, m2, METHODS[method], n_iter or 0, fit, labels)
-    if scale != 1.0:
+        threads = _threads.threads_for(workers, z2.size, z2.shape[0])
+        floats, ints = scratch((threads, 4, c), (threads, 4, c))
+        bits, magnitude = v.as_bits(m2)
+        _threads.call(ida_rows, threads, z2, m2, bits, magnitude, METHODS[method], n_iter or 0,
+                      fit, labels, ints, floats)
+    if scale is not None:
         fit /= scale
     fit = fit.reshape(shape).astype(out_dtype, copy=False)
     if return_blocks:
@@ -202,8 +216,8 @@ def check_options(method, n_iter, return_blocks):
 def check_logits(logits, mass):
     """Validate logits and mass (finite, same shape, mass >= 0): the arrays as the kernels
     read them, the logits' output dtype and their largest magnitude."""
-    z, out_dtype, m, smallest, largest = v.check_matrix_pair(logits, mass, "logits", "mass")
-    v.check_mass(m, smallest)
+    z, out_dtype, m, negatives, largest = v.check_matrix_pair(logits, mass, "logits", "mass")
+    v.check_mass(m, negatives)
     return z, out_dtype, m, largest
 
 
@@ -247,14 +261,15 @@ def order_violations(scores, mass):
     if namespace(scores, mass) is not None:  # statistics are computed on the host
         scores = to_host(scores) if namespace(scores) is not None else scores
         mass = to_host(mass) if namespace(mass) is not None else mass
-    s, _, m, smallest, _ = v.check_matrix_pair(scores, mass, "scores", "mass")
-    v.check_mass(m, smallest)
+    s, _, m, negatives, _ = v.check_matrix_pair(scores, mass, "scores", "mass")
+    v.check_mass(m, negatives)
     c = s.shape[-1]
     s2 = np.ascontiguousarray(s.reshape(-1, c))
     m2 = np.ascontiguousarray(m.reshape(-1, c))
     out = np.empty((s2.shape[0], 4))
     if s2.size:
-        order_stats_rows(s2, m2, out)
+        _threads.call(order_stats_rows, _threads.threads_for(None, s2.size, s2.shape[0]),
+                      s2, m2, out)
 
     def mean_of(column):
         values = column[~np.isnan(column)]

@@ -1,96 +1,122 @@
 """The public solvers: validate, lay the problems out as contiguous rows, call a kernel, shape.
 
 Every solver works on a batch of independent problems laid out as rows of a C-contiguous
-float64 ``(m, n)`` array and solves one direction only (see :mod:`isotree._numba`); the other
-direction is the same problem on ``-y``, folded together with an exact power-of-two scaling
-(for values near the overflow threshold) into one multiplication on the way in and out.
+float64 ``(m, n)`` array (a view of the caller's array where it already is one: no copy) and
+solves one direction only (see :mod:`isotree._numba`). The other direction and an exact
+power-of-two scaling (for values near the overflow threshold or in the subnormal range) are
+one factor per row that the chain and star kernels apply as they read, and that the others
+get as scaled copies; a row's factor depends on that row alone. How many threads a call
+uses is :mod:`isotree._threads`' policy (``workers=``).
 """
 
 import math
 
 import numpy as np
 
+from . import _threads
 from . import _validate as v
 from ._numba.irt import irt_rows
 from ._numba.kkt import kkt_rows
 from ._numba.pava import pava_rows
+from ._numba.scaling import scan_rows
 from ._numba.star import star_rows
 from ._numba.ties import ties_rows
+from ._scratch import scratch
 from ._xp.common import namespace
 from .tree import as_tree
 
 TIES = ("primary", "secondary", "tertiary")  # their index is the kernel's mode code
 
+# "No weights": the kernels read a (1, 0) weight array as all ones.
+_UNIT = np.empty((1, 0))
+# The factors of every row when no row needs scaling (kernels never write them).
+_NO_SCALE = {1.0: np.array([[1.0, 1.0]]), -1.0: np.array([[-1.0, 1.0]])}
+
 
 class _Rows:
-    """A validated batch laid out as rows: ``y`` and ``w`` are (m, n) and (m or 1, n)."""
+    """A validated batch laid out as rows along ``axis``.
 
-    def __init__(self, y, weights, axis, *, negate, columns=None):
-        y64, self.out_dtype, largest_y = v.check_values(y)
-        self.axis = v.check_axis(axis, y64.ndim)
-        w64, largest_w = v.check_weights(weights, y64.shape, self.axis)
-        moved = np.moveaxis(y64, self.axis, -1)
+    ``y`` is (m, n) float64, C-contiguous; ``w`` is (m, n), (1, n) shared, or ``_UNIT``;
+    ``scale`` holds every row's factors ``(sign * 2**a, 2**b)`` for y and w, or one shared
+    row ``(sign, 1)`` when no row needs scaling (the common case).
+    """
+
+    def __init__(self, y, weights, axis, *, sign):
+        array, self.out_dtype = v.as_float(y, "y")
+        if array.ndim == 0:
+            raise ValueError("y must have at least one dimension; got a scalar")
+        self.axis = v.check_axis(axis, array.ndim)
+        self.array = array
+        moved = array if self.axis == array.ndim - 1 else np.moveaxis(array, self.axis, -1)
         self.shape = moved.shape
         n = self.shape[-1]
-        scale_y, scale_w = v.power_of_two_scale(largest_y, largest_w, n)
-        # Exact: a power of two with a sign. The solution of -y is minus the other direction's.
-        self.factor = -scale_y if negate else scale_y
-        self.columns = columns
-        self.y = self._lay_out(moved, n, columns, self.factor)
-        if w64 is None:
-            self.w = np.ones((1, n))
-        elif w64.ndim == 1:
-            self.w = self._lay_out(w64, n, columns, scale_w)
+        m = math.prod(self.shape[:-1])
+        self.y = np.ascontiguousarray(moved.reshape(m, n))
+        if weights is None:
+            self.w = _UNIT
         else:
-            self.w = self._lay_out(np.moveaxis(w64, self.axis, -1), n, columns, scale_w)
-
-    @staticmethod
-    def _lay_out(array, n, columns, factor):
-        rows = array.reshape(math.prod(array.shape[:-1]), n)
-        if columns is not None:
-            rows = rows[:, columns]
-        if factor != 1.0:
-            rows = rows * factor
-        return np.ascontiguousarray(rows)
-
-    def lay_out_like(self, values, name):
-        """Validate ``values`` of y's shape and lay them out exactly as y (same factor)."""
-        values64, _, _ = v.check_values(values, name)
-        moved = np.moveaxis(values64, self.axis, -1)
-        return self._lay_out(moved, self.shape[-1], self.columns, self.factor)
-
-    def lay_out_predictor(self, x, name):
-        """Validate a predictor of shape (n,) or y's shape; lay it out as (m, n) rows."""
-        x64, _, _ = v.check_values(x, name)
-        n = self.shape[-1]
-        if x64.shape == (n,):
-            return np.ascontiguousarray(np.broadcast_to(x64, self.y.shape))
-        full_shape = self.shape[:-1]
-        full_shape = full_shape[:self.axis] + (n,) + full_shape[self.axis:]  # y's own shape
-        if x64.shape != full_shape:
-            raise ValueError(f"{name} must have shape ({n},) or the shape of y {full_shape}; "
-                             f"got {x64.shape}")
-        return self._lay_out(np.moveaxis(x64, self.axis, -1), n, None, 1.0)
+            w64 = v.check_weights_shape(weights, array.shape, self.axis)
+            if w64.ndim == 1:
+                self.w = np.ascontiguousarray(w64.reshape(1, n))
+            else:
+                moved_w = w64 if self.axis == w64.ndim - 1 else np.moveaxis(w64, self.axis, -1)
+                self.w = np.ascontiguousarray(moved_w.reshape(m, n))
+        scale = np.empty((m, 2))
+        bad_y, bad_w, scaled = scan_rows(self.y.view(np.uint64), self.w.view(np.uint64),
+                                         sign, scale)
+        if bad_y:
+            v.check_finite(array, "y")  # raises, naming the index in the caller's shape
+        if bad_w:
+            v.check_weights(weights, array.shape, self.axis)  # likewise
+        self.scale = scale if scaled else _NO_SCALE[sign]
 
     @property
     def empty(self):
         return self.y.size == 0
 
+    def scaled(self, columns=None):
+        """Copies ``(y, w)`` with the factors applied (and ``columns`` gathered), for the
+        kernels that take plain rows; unit weights become a row of ones."""
+        y = self.y if columns is None else self.y[:, columns]
+        y = y * self.scale[:, :1]
+        if self.w is _UNIT:
+            w = np.ones((1, self.y.shape[1]))
+        else:
+            w = self.w if columns is None else self.w[:, columns]
+            w = np.ascontiguousarray(w * self.scale[:, 1:])
+        return np.ascontiguousarray(y), w
+
+    def lay_out_like(self, values, name):
+        """Validate ``values`` of y's shape and lay them out as y's rows, scaled alike."""
+        values64, _ = v.as_float(values, name)
+        v.check_finite(values64, name)
+        moved = values64 if self.axis == values64.ndim - 1 else np.moveaxis(
+            values64, self.axis, -1)
+        return moved.reshape(self.y.shape) * self.scale[:, :1]
+
     def new(self, dtype=np.float64):
         return np.empty(self.y.shape, dtype=dtype)
 
-    def finish(self, rows):
-        """Undo the scaling, restore the caller's shape and axis, and its dtype."""
-        if self.factor != 1.0:
-            rows *= 1.0 / self.factor
+    def no_labels(self):
+        """The (m, 0) label array that tells a kernel to skip writing labels."""
+        return np.empty((self.y.shape[0], 0), np.int64)
+
+    def threads(self, workers):
+        return _threads.threads_for(workers, self.y.size, self.y.shape[0])
+
+    def finish(self, rows, unscale=False):
+        """Restore the caller's shape, axis and dtype (undoing the factors if asked)."""
+        if unscale:
+            rows /= self.scale[:, :1]
         return self.shape_back(rows).astype(self.out_dtype, copy=False)
 
     def shape_back(self, rows):
-        return np.moveaxis(rows.reshape(self.shape), -1, self.axis)
+        out = rows.reshape(self.shape)
+        return out if self.axis == out.ndim - 1 else np.moveaxis(out, -1, self.axis)
 
 
-def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="primary",
-                        y_min=None, y_max=None, axis=-1, return_blocks=False):
+def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="primary",
+                        y_min=None, y_max=None, axis=-1, return_blocks=False, workers=None):
     r"""Isotonic regression on a chain: the closest monotone sequence in weighted L2.
 
     Solves, independently for every 1-D slice of `y` along `axis`,
@@ -129,6 +155,10 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
         entry of its block in the order (the maximal run pooled to one value), before
         clipping to the bounds. With ``ties="tertiary"`` a block's entries keep their
         offsets.
+    workers : int, default=None
+        Threads for a batch: ``None`` solves small batches (under 2**18 entries) in the
+        calling thread and larger ones on every thread Numba may use; an int asks for at
+        most that many (``-1``: all). See :doc:`/threads`.
 
     Returns
     -------
@@ -191,26 +221,35 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
     increasing = v.check_flag(increasing, "increasing")
     return_blocks = v.check_flag(return_blocks, "return_blocks")
     v.check_choice(ties, "ties", TIES)
+    if x is None and ties != "primary":
+        raise ValueError(f"ties={ties!r} needs a predictor x: without x the order is the "
+                         f"position along axis and has no ties")
     y_min, y_max = v.check_bounds(y_min, y_max)
+    workers = _threads.check_workers(workers)
     xp = namespace(y, weights, x)
     if xp is not None:
         from ._xp import api
 
         if api.runs_on_host(xp, y, weights, x):
             return api.on_host(xp, lambda y, w, x: isotonic_regression(
-                y, w, x=x, increasing=increasing, ties=ties, y_min=y_min, y_max=y_max,
-                axis=axis, return_blocks=return_blocks), y, weights, x)
+                y, weights=w, x=x, increasing=increasing, ties=ties, y_min=y_min,
+                y_max=y_max, axis=axis, return_blocks=return_blocks, workers=workers),
+                y, weights, x)
         return api.chain(xp, y, weights, x, increasing, ties, y_min, y_max, axis, return_blocks)
-    rows = _Rows(y, weights, axis, negate=not increasing)
+    rows = _Rows(y, weights, axis, sign=1.0 if increasing else -1.0)
     if x is not None:
-        x_rows = rows.lay_out_predictor(x, "x")
+        x_rows = v.check_predictor(x, rows.array.shape, rows.axis, rows.y.shape)
     fit = rows.new()
     # Without return_blocks the kernel skips writing labels (an (m, 0) array).
-    labels = rows.new(np.int64) if return_blocks else np.empty((fit.shape[0], 0), np.int64)
+    labels = rows.new(np.int64) if return_blocks else rows.no_labels()
+    threads = rows.threads(workers)
     if not rows.empty and x is None:
-        pava_rows(rows.y, rows.w, fit, labels)
+        n = rows.y.shape[1]
+        floats, ints = scratch((threads, 2, n), (threads, n))
+        _threads.call(pava_rows, threads, rows.y, rows.w, rows.scale, fit, labels, floats,
+                      ints)
     elif not rows.empty:
-        _solve_predictor_order(rows, x_rows, TIES.index(ties), fit, labels)
+        _solve_predictor_order(rows, x_rows, TIES.index(ties), fit, labels, threads)
     fit = rows.finish(fit)
     if y_min is not None or y_max is not None:
         fit = np.clip(fit, y_min, y_max)
@@ -219,15 +258,22 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
     return fit
 
 
-def _solve_predictor_order(rows, x_rows, mode, fit, labels):
-    """Sort every row by (x, y), solve the sorted rows, and scatter the results back."""
-    order = np.lexsort((rows.y, x_rows), axis=-1)
-    y_sorted = np.take_along_axis(rows.y, order, axis=-1)
+def _solve_predictor_order(rows, x_rows, mode, fit, labels, threads):
+    """Sort every row by (x, y), solve the sorted rows, and scatter the results back.
+
+    ``x_rows`` keeps x's own dtype (int64, uint64 or float64), so integer predictors
+    above 2**53 (nanosecond timestamps) keep their order and their ties.
+    """
+    y, w = rows.scaled()
+    order = np.lexsort((y, x_rows), axis=-1)
+    y_sorted = np.take_along_axis(y, order, axis=-1)
     x_sorted = np.take_along_axis(x_rows, order, axis=-1)
-    w_sorted = np.take_along_axis(np.broadcast_to(rows.w, rows.y.shape), order, axis=-1)
+    w_sorted = np.take_along_axis(np.broadcast_to(w, y.shape), order, axis=-1)
     fit_sorted = np.empty_like(y_sorted)
     labels_sorted = np.empty_like(labels)
-    ties_rows(y_sorted, w_sorted, x_sorted, mode, fit_sorted, labels_sorted)
+    _threads.call(ties_rows, threads, y_sorted, w_sorted, x_sorted, mode, fit_sorted,
+                  labels_sorted)
+    fit_sorted /= rows.scale[:, :1]
     np.put_along_axis(fit, order, fit_sorted, axis=-1)
     if labels.shape[1]:
         # A sorted position names a block; report the original index of that entry.
@@ -235,8 +281,8 @@ def _solve_predictor_order(rows, x_rows, mode, fit, labels):
                           axis=-1)
 
 
-def tree_isotonic_regression(y, parent, weights=None, *, increasing=True,
-                             return_blocks=False):
+def tree_isotonic_regression(y, parent, *, weights=None, increasing=True,
+                             return_blocks=False, workers=None):
     r"""Isotonic regression on a rooted tree or forest.
 
     Solves, for every row of `y` (all rows share one tree),
@@ -265,6 +311,10 @@ def tree_isotonic_regression(y, parent, weights=None, *, increasing=True,
         Also return, for every node, its block's top node (the node of the block closest
         to the root). Blocks are connected subtrees whose value is the weighted mean of `y`
         over them; two blocks can share a value, so use these labels, not equal values.
+    workers : int, default=None
+        Threads for a batch: ``None`` solves small batches (under 2**18 entries) in the
+        calling thread and larger ones on every thread Numba may use; an int asks for at
+        most that many (``-1``: all). See :doc:`/threads`.
 
     Returns
     -------
@@ -313,21 +363,26 @@ def tree_isotonic_regression(y, parent, weights=None, *, increasing=True,
     """
     increasing = v.check_flag(increasing, "increasing")
     return_blocks = v.check_flag(return_blocks, "return_blocks")
+    workers = _threads.check_workers(workers)
     xp = namespace(y, weights, parent)
     if xp is not None:
         # Trees run on the host: one explicit transfer each way (see the GPU guide).
         from ._xp import api
 
-        return api.on_host(xp, lambda *a: tree_isotonic_regression(
-            *a, increasing=increasing, return_blocks=return_blocks), y, parent, weights)
+        return api.on_host(xp, lambda y, p, w: tree_isotonic_regression(
+            y, p, weights=w, increasing=increasing, return_blocks=return_blocks,
+            workers=workers), y, parent, weights)
     tree = as_tree(parent)
     _check_tree_length(y, tree)
     # The kernel's orientation is fit[parent] >= fit[child]: negate for increasing.
-    rows = _Rows(y, weights, -1, negate=increasing, columns=tree.order)
+    rows = _Rows(y, weights, -1, sign=-1.0 if increasing else 1.0)
+    y_visit, w_visit = rows.scaled(columns=tree.order)
     fit_visit = rows.new()
     labels_visit = rows.new(np.int64)
     if not rows.empty:
-        irt_rows(tree._visit_parent, rows.y, rows.w, fit_visit, labels_visit)
+        _threads.call(irt_rows, rows.threads(workers), tree._visit_parent, y_visit, w_visit,
+                      fit_visit, labels_visit)
+    fit_visit /= rows.scale[:, :1]
     fit = np.empty_like(fit_visit)
     fit[:, tree.order] = fit_visit
     fit = rows.finish(fit)
@@ -346,7 +401,7 @@ def _check_tree_length(y, tree, name="y"):
                          f"({tree.n_nodes}); got {got}")
 
 
-def kkt_violation(y, fit, parent, weights=None, *, increasing=True):
+def kkt_violation(y, fit, parent, *, weights=None, increasing=True):
     r"""How far `fit` is from the isotonic regression of `y` on a tree: 0 means optimal.
 
     An O(n) certificate that needs no second solver. For the orientation
@@ -402,24 +457,25 @@ def kkt_violation(y, fit, parent, weights=None, *, increasing=True):
     if xp is not None:
         from ._xp import api
 
-        return api.on_host(xp, lambda *a: kkt_violation(*a, increasing=increasing),
-                           y, fit, parent, weights)
+        return api.on_host(xp, lambda y, f, p, w: kkt_violation(
+            y, f, p, weights=w, increasing=increasing), y, fit, parent, weights)
     tree = as_tree(parent)
     _check_tree_length(y, tree)
     if np.shape(fit) != np.shape(y):
         raise ValueError(f"fit must have the shape of y {np.shape(y)}; got {np.shape(fit)}")
-    rows = _Rows(y, weights, -1, negate=increasing, columns=tree.order)
-    fit_rows = rows.lay_out_like(fit, "fit")
+    rows = _Rows(y, weights, -1, sign=-1.0 if increasing else 1.0)
+    fit_rows = rows.lay_out_like(fit, "fit")[:, tree.order]
+    y_visit, w_visit = rows.scaled(columns=tree.order)
     if rows.empty:
         return 0.0
-    scale = float(np.abs(rows.y).max()) or 1.0
-    total_w = float(rows.w.sum(axis=1).max())
-    return float(kkt_rows(tree._visit_parent, rows.y, rows.w, fit_rows, scale,
-                          scale * total_w))
+    scale = float(np.abs(y_visit).max()) or 1.0
+    total_w = float(w_visit.sum(axis=1).max())
+    return float(kkt_rows(tree._visit_parent, y_visit, w_visit, np.ascontiguousarray(fit_rows),
+                          scale, scale * total_w))
 
 
-def star_isotonic_regression(y, root=0, weights=None, *, increasing=True, axis=-1,
-                             return_blocks=False):
+def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-1,
+                             return_blocks=False, workers=None):
     r"""Isotonic regression under the simple tree order: one root below every other entry.
 
     Solves, for every 1-D slice of `y` along `axis`,
@@ -448,6 +504,10 @@ def star_isotonic_regression(y, root=0, weights=None, *, increasing=True, axis=-
     return_blocks : bool, default=False
         Also return block labels: the root's index for the root and every entry pooled
         with it, an entry's own index otherwise.
+    workers : int, default=None
+        Threads for a batch: ``None`` solves small batches (under 2**18 entries) in the
+        calling thread and larger ones on every thread Numba may use; an int asks for at
+        most that many (``-1``: all). See :doc:`/threads`.
 
     Returns
     -------
@@ -497,22 +557,27 @@ def star_isotonic_regression(y, root=0, weights=None, *, increasing=True, axis=-
     """
     increasing = v.check_flag(increasing, "increasing")
     return_blocks = v.check_flag(return_blocks, "return_blocks")
+    workers = _threads.check_workers(workers)
     xp = namespace(y, weights, root)
     if xp is not None:
         from ._xp import api
 
         if api.runs_on_host(xp, y, weights, root):
             return api.on_host(xp, lambda y, r, w: star_isotonic_regression(
-                y, r, w, increasing=increasing, axis=axis, return_blocks=return_blocks),
-                y, root, weights)
+                y, r, weights=w, increasing=increasing, axis=axis,
+                return_blocks=return_blocks, workers=workers), y, root, weights)
         return api.star(xp, y, root, weights, increasing, axis, return_blocks)
-    rows = _Rows(y, weights, axis, negate=increasing)
+    # The kernel's root is the maximum: the sign turns the increasing problem into it.
+    rows = _Rows(y, weights, axis, sign=-1.0 if increasing else 1.0)
     n = rows.shape[-1]
     roots = v.check_root(root, rows.shape[:-1], n)
     fit = rows.new()
-    labels = rows.new(np.int64) if return_blocks else np.empty((fit.shape[0], 0), np.int64)
+    labels = rows.new(np.int64) if return_blocks else rows.no_labels()
     if not rows.empty:
-        star_rows(rows.y, rows.w, roots, fit, labels)
+        threads = rows.threads(workers)
+        floats, ints = scratch((threads, 2, n), (threads, n))
+        _threads.call(star_rows, threads, rows.y, rows.w, roots, rows.scale, fit, labels,
+                      floats, ints)
     fit = rows.finish(fit)
     if return_blocks:
         return fit, rows.shape_back(labels)

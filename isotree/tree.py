@@ -13,9 +13,10 @@ class Tree:
 
     Parameters
     ----------
-    parent : array-like of int, shape (n,)
+    parent : array-like of int, shape (n,), or Tree
         ``parent[i]`` is the parent of node ``i``, or -1 if ``i`` is a root. Any labelling
-        of the nodes is accepted (no leaves-first rule); several roots make a forest.
+        of the nodes is accepted (no leaves-first rule); several roots make a forest. A
+        ``Tree`` gives an equal tree without validating again.
 
     Attributes
     ----------
@@ -49,6 +50,10 @@ class Tree:
     __slots__ = ("parent", "order", "roots", "_visit_parent")
 
     def __init__(self, parent):
+        if isinstance(parent, Tree):  # already validated: share its read-only arrays
+            for name in self.__slots__:
+                setattr(self, name, getattr(parent, name))
+            return
         self.parent, self.order = check_parent(parent)
         self.roots = np.flatnonzero(self.parent == -1)
         self.roots.flags.writeable = False

@@ -17,7 +17,7 @@ def scipy_fit(y, w=None, increasing=True):
 def test_matches_scipy(data, n, increasing):
     y = data.draw(values(n))
     w = data.draw(weights(n))
-    fit = isotree.isotonic_regression(y, w, increasing=increasing)
+    fit = isotree.isotonic_regression(y, weights=w, increasing=increasing)
     scale = max(1.0, np.abs(y).max())
     np.testing.assert_allclose(fit, scipy_fit(y, w, increasing), rtol=1e-9, atol=1e-12 * scale)
 
@@ -27,7 +27,7 @@ def test_blocks_are_runs_with_weighted_means(data, n):
     y = data.draw(values(n))
     w = data.draw(weights(n))
     w_arr = np.ones(n) if w is None else w
-    fit, blocks = isotree.isotonic_regression(y, w, return_blocks=True)
+    fit, blocks = isotree.isotonic_regression(y, weights=w, return_blocks=True)
     assert blocks[0] == 0
     assert np.all(np.diff(blocks) >= 0)
     for label in np.unique(blocks):
@@ -43,7 +43,7 @@ def test_literal_cases():
     np.testing.assert_allclose(isotree.isotonic_regression([1, 3, 2, 4, 3.5]),
                                [1, 2.5, 2.5, 3.75, 3.75])
     # Weighted: (3*1 + 1*4) / 4 pooled.
-    np.testing.assert_allclose(isotree.isotonic_regression([4.0, 1.0], [1.0, 3.0]), [1.75, 1.75])
+    np.testing.assert_allclose(isotree.isotonic_regression([4.0, 1.0], weights=[1.0, 3.0]), [1.75, 1.75])
     np.testing.assert_allclose(isotree.isotonic_regression([1.0, 4.0], increasing=False),
                                [2.5, 2.5])
 
@@ -64,13 +64,13 @@ def test_weights_shared_or_per_entry():
     y = rng.normal(size=(3, 7))
     w_row = rng.uniform(0.5, 2, 7)
     w_full = rng.uniform(0.5, 2, (3, 7))
-    shared = isotree.isotonic_regression(y, w_row)
-    full = isotree.isotonic_regression(y, w_full)
+    shared = isotree.isotonic_regression(y, weights=w_row)
+    full = isotree.isotonic_regression(y, weights=w_full)
     for r in range(3):
         np.testing.assert_allclose(shared[r], scipy_fit(y[r], w_row), rtol=1e-12)
         np.testing.assert_allclose(full[r], scipy_fit(y[r], w_full[r]), rtol=1e-12)
     # Along axis 0 a (n,) weight vector follows that axis.
-    fit0 = isotree.isotonic_regression(y.T, w_row, axis=0)
+    fit0 = isotree.isotonic_regression(y.T, weights=w_row, axis=0)
     np.testing.assert_allclose(fit0, shared.T, rtol=1e-12)
 
 
@@ -86,17 +86,17 @@ def test_properties(data, n):
     y = data.draw(values(n))
     w = data.draw(weights(n))
     w_arr = np.ones(n) if w is None else w
-    fit = isotree.isotonic_regression(y, w)
+    fit = isotree.isotonic_regression(y, weights=w)
     scale = max(1.0, np.abs(y).max())
     assert np.all(np.diff(fit) >= 0)  # feasible to the last bit, not only up to round-off
     # Idempotent, mass-preserving, affine equivariant, and the flip is the other direction.
-    np.testing.assert_allclose(isotree.isotonic_regression(fit, w), fit, rtol=1e-12,
+    np.testing.assert_allclose(isotree.isotonic_regression(fit, weights=w), fit, rtol=1e-12,
                                atol=1e-12 * scale)
     np.testing.assert_allclose(np.sum(w_arr * fit), np.sum(w_arr * y), rtol=1e-9,
                                atol=1e-9 * scale * w_arr.sum())
-    np.testing.assert_allclose(isotree.isotonic_regression(3.0 * y - 2.0, w), 3.0 * fit - 2.0,
+    np.testing.assert_allclose(isotree.isotonic_regression(3.0 * y - 2.0, weights=w), 3.0 * fit - 2.0,
                                rtol=1e-9, atol=1e-9 * scale)
-    np.testing.assert_allclose(isotree.isotonic_regression(-y, w, increasing=False), -fit,
+    np.testing.assert_allclose(isotree.isotonic_regression(-y, weights=w, increasing=False), -fit,
                                rtol=1e-12, atol=1e-12 * scale)
 
 
@@ -113,14 +113,14 @@ def test_dtypes_and_inputs_kept():
     np.testing.assert_allclose(isotree.isotonic_regression(strided), np.full(5, 5.0))
     y = np.array([3.0, 1.0, 2.0])
     w = np.array([1.0, 2.0, 3.0])
-    isotree.isotonic_regression(y, w, increasing=False)
+    isotree.isotonic_regression(y, weights=w, increasing=False)
     np.testing.assert_array_equal(y, [3.0, 1.0, 2.0])
     np.testing.assert_array_equal(w, [1.0, 2.0, 3.0])
 
 
 def test_huge_and_tiny_values():
     y = np.array([1e300, -1e300, 5e299])
-    fit = isotree.isotonic_regression(y, [1e4, 1e4, 1.0])
+    fit = isotree.isotonic_regression(y, weights=[1e4, 1e4, 1.0])
     assert np.all(np.isfinite(fit))
     np.testing.assert_allclose(fit[:2], 0.0, atol=1e286)
     tiny = np.array([3e-300, 1e-300, 2e-300])

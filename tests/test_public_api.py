@@ -48,10 +48,10 @@ def test_no_public_function_mutates_its_inputs():
     parent = np.array([-1, 0, 0, 1, 1, 2, 2, 3])
     x = np.array([0, 1, 1, 2, 3, 3, 4, 5])
     copies = [a.copy() for a in (y, w, mass, parent, x)]
-    isotree.isotonic_regression(y, w, x=x, ties="tertiary", increasing=False)
-    isotree.tree_isotonic_regression(y, parent, w, return_blocks=True)
-    isotree.star_isotonic_regression(y, 3, w, return_blocks=True)
-    isotree.kkt_violation(y, y, parent, w)
+    isotree.isotonic_regression(y, weights=w, x=x, ties="tertiary", increasing=False)
+    isotree.tree_isotonic_regression(y, parent, weights=w, return_blocks=True)
+    isotree.star_isotonic_regression(y, 3, weights=w, return_blocks=True)
+    isotree.kkt_violation(y, y, parent, weights=w)
     for method in ("exact", "approx", "shift"):
         isotree.ida.isotonic_logits(y, mass, method=method)
     isotree.ida.order_violations(y, mass)

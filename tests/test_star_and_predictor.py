@@ -20,7 +20,7 @@ def test_star_matches_oracle_and_tree_solver(data, n, increasing):
     y = data.draw(values(n))
     w = data.draw(weights(n))
     root = data.draw(st.integers(0, n - 1))
-    fit, blocks = isotree.star_isotonic_regression(y, root, w, increasing=increasing,
+    fit, blocks = isotree.star_isotonic_regression(y, root, weights=w, increasing=increasing,
                                                    return_blocks=True)
     parent = star_parent(n, root)
     scale = max(np.abs(y).max(), 1e-300)
@@ -28,9 +28,9 @@ def test_star_matches_oracle_and_tree_solver(data, n, increasing):
     np.testing.assert_allclose(fit, qp_isotonic(y, edges, w), rtol=1e-7, atol=1e-7 * scale)
     others = np.arange(n) != root
     assert np.all(fit[others] >= fit[root]) if increasing else np.all(fit[others] <= fit[root])
-    tree_fit = isotree.tree_isotonic_regression(y, parent, w, increasing=increasing)
+    tree_fit = isotree.tree_isotonic_regression(y, parent, weights=w, increasing=increasing)
     np.testing.assert_allclose(fit, tree_fit, rtol=1e-12, atol=1e-12 * scale)
-    assert isotree.kkt_violation(y, fit, parent, w, increasing=increasing) < 1e-10
+    assert isotree.kkt_violation(y, fit, parent, weights=w, increasing=increasing) < 1e-10
     # The root's block holds the root and exactly the entries fitted to its value.
     pooled = blocks == root
     assert pooled[root]
@@ -43,7 +43,7 @@ def test_star_matches_oracle_and_tree_solver(data, n, increasing):
 
 def test_star_literal():
     # Control 5 (weight 20) and treatments 4, 6.5, 3 (weight 10): 4 and 3 pool with it.
-    fit = isotree.star_isotonic_regression([5.0, 4.0, 6.5, 3.0], 0, [20, 10, 10, 10])
+    fit = isotree.star_isotonic_regression([5.0, 4.0, 6.5, 3.0], 0, weights=[20, 10, 10, 10])
     np.testing.assert_allclose(fit, [4.25, 4.25, 6.5, 4.25])
     # Root as the maximum: [1, 3, 2] with root 0 pools 0 and 1 and 2 -> 2.
     np.testing.assert_allclose(
@@ -101,7 +101,7 @@ def test_predictor_order_matches_oracle(data, n, ties, increasing):
     y = data.draw(values(n))
     w = data.draw(weights(n))
     x = np.asarray(data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)), float)
-    fit = isotree.isotonic_regression(y, w, x=x, ties=ties, increasing=increasing)
+    fit = isotree.isotonic_regression(y, weights=w, x=x, ties=ties, increasing=increasing)
     edges = predictor_edges(x if increasing else -x, ties)
     scale = max(np.abs(y).max(), 1e-300)
     np.testing.assert_allclose(fit, qp_isotonic(y, edges, w), rtol=1e-7, atol=1e-7 * scale)
@@ -113,11 +113,11 @@ def test_tertiary_orders_group_means_and_keeps_offsets(data, n):
     w = data.draw(weights(n))
     w_arr = np.ones(n) if w is None else w
     x = np.asarray(data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), float)
-    fit = isotree.isotonic_regression(y, w, x=x, ties="tertiary")
+    fit = isotree.isotonic_regression(y, weights=w, x=x, ties="tertiary")
     groups = np.unique(x)
     means = np.array([np.sum((w_arr * y)[x == g]) / w_arr[x == g].sum() for g in groups])
     group_w = np.array([w_arr[x == g].sum() for g in groups])
-    group_fit = isotree.isotonic_regression(means, group_w)
+    group_fit = isotree.isotonic_regression(means, weights=group_w)
     scale = max(np.abs(y).max(), 1e-300)
     for g, mean, target in zip(groups, means, group_fit):
         members = x == g

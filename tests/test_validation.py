@@ -6,8 +6,8 @@ import pytest
 import isotree
 
 SOLVERS = {
-    "chain": lambda y, w=None: isotree.isotonic_regression(y, w),
-    "tree": lambda y, w=None: isotree.tree_isotonic_regression(y, np.arange(len(y)) - 1, w),
+    "chain": lambda y, w=None: isotree.isotonic_regression(y, weights=w),
+    "tree": lambda y, w=None: isotree.tree_isotonic_regression(y, np.arange(len(y)) - 1, weights=w),
 }
 
 
@@ -107,9 +107,9 @@ def test_inputs_are_never_mutated():
     w = rng.uniform(0.5, 2.0, 6)
     parent = np.array([-1, 0, 0, 1, 1, 2])
     copies = y.copy(), w.copy(), parent.copy()
-    isotree.isotonic_regression(y, w, increasing=False, return_blocks=True)
-    isotree.tree_isotonic_regression(y, parent, w, return_blocks=True)
-    isotree.kkt_violation(y, y, parent, w)
+    isotree.isotonic_regression(y, weights=w, increasing=False, return_blocks=True)
+    isotree.tree_isotonic_regression(y, parent, weights=w, return_blocks=True)
+    isotree.kkt_violation(y, y, parent, weights=w)
     for before, after in zip(copies, (y, w, parent)):
         np.testing.assert_array_equal(before, after)
 
@@ -119,16 +119,16 @@ def test_extreme_magnitudes_stay_finite():
     # subnormal inputs: exact power-of-two scaling keeps every sum finite and every weight
     # positive.
     fit = isotree.tree_isotonic_regression([1e300, -1e300, 1e299], [-1, 0, 0],
-                                           [1e300, 1e-300, 1.0], increasing=False)
+                                           weights=[1e300, 1e-300, 1.0], increasing=False)
     np.testing.assert_allclose(fit, [1e300, -1e300, 1e299])
     np.testing.assert_allclose(
-        isotree.isotonic_regression([1e308, -1e308, 1e308], [1e308, 1e308, 1e308]),
+        isotree.isotonic_regression([1e308, -1e308, 1e308], weights=[1e308, 1e308, 1e308]),
         [0.0, 0.0, 1e308], atol=1e292)
-    np.testing.assert_allclose(isotree.isotonic_regression([0.5, 0.25], [5e-324, 5e-324]),
+    np.testing.assert_allclose(isotree.isotonic_regression([0.5, 0.25], weights=[5e-324, 5e-324]),
                                [0.375, 0.375])
     np.testing.assert_allclose(isotree.isotonic_regression([3e-320, 1e-320]), [2e-320, 2e-320])
     np.testing.assert_allclose(
-        isotree.star_isotonic_regression([1e308, -1e308, 1e308], 1, [1e308] * 3),
+        isotree.star_isotonic_regression([1e308, -1e308, 1e308], 1, weights=[1e308] * 3),
         [1e308, -1e308, 1e308])
     np.testing.assert_allclose(
         isotree.ida.isotonic_logits([[1e308, 1.7e308, -1e308]], [[0.7, 0.3, 0.0]]),

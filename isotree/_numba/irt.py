@@ -2,7 +2,8 @@
 
 Pardalos & Xue, "Algorithms for a class of isotonic regression problems", Algorithmica 23
 (1999) 211-222, doi:10.1007/PL00009258. Orientation here: fit[parent] >= fit[child] (every
-root is a maximum); the caller negates y for the other one.
+root is a maximum); the caller negates y for the other one, inside the exact per-row
+scaling it applies (:mod:`isotree._numba.scaling`).
 
 Nodes arrive numbered in preorder (``parent[k] < k``), so visiting k = n-1 .. 0 finishes every
 child before its parent. Each block is named by its top node ``v`` and owns a leftist max-heap
@@ -16,7 +17,7 @@ O(log n), so O(n log n) in all.
 import numpy as np
 from numba import prange
 
-from ._jit import jit, rows_per_chunk
+from ._jit import batched, jit, rows_per_chunk
 from .heap import LEFT, RANK, RIGHT, STACK_SIZE, meld
 
 BELOW = 3
@@ -65,7 +66,7 @@ def irt_row(parent, y, w, fit, labels, mass, key, link):
         fit[v] = key[labels[v]]
 
 
-@jit(parallel=True)
+@batched
 def irt_rows(parent, y, w, fit, labels):
     """Solve every row of ``y`` (m, n) on one tree; ``w`` is (m, n) or (1, n).
 

@@ -3,8 +3,9 @@
 Best, Chakravarti & Ubhaya, "Active set algorithms for isotonic regression; a unifying
 framework", Math. Programming 47 (1990), algorithm PAV: scan left to right keeping a stack of
 blocks (weighted sum, total weight, first index); pool the top blocks while the previous
-block's mean exceeds the new one's. O(n) per row. Decreasing chains are solved by the caller
-on -y (negation is exact, unlike a reversal of the block offsets).
+block's mean exceeds the new one's. O(n) per row. The other direction and the exact
+power-of-two scaling come in as one factor per row (``y * sy``, ``fit / sy``; see
+:mod:`isotree._numba.scaling`), so no negated or scaled copy of the data is made.
 
 Deviations from the paper: sums, not means, are kept per block so pooling is exact addition;
 the look-ahead compares y * w_total < sum instead of dividing; and, as in Busing, "Monotone
@@ -15,53 +16,62 @@ entries that follow a new block and lie below its mean are absorbed before it is
 import numpy as np
 from numba import prange
 
-from ._jit import jit, rows_per_chunk
+from ._jit import batched, jit, thread_slot
 
 
 @jit
-def pava_row(y, w, fit, labels, block_sum, block_w, block_start):
+def pava_row(y, w, sy, sw, fit, labels, block_sum, block_w, block_start):
     """Solve one row into ``fit`` and, if ``labels`` is not empty, block ids (first index).
 
+    The row solved is ``y * sy`` with weights ``w * sw`` (unit weights when ``w`` is
+    empty); ``fit`` gets the fit of ``y``, i.e. the means divided by ``sy``.
     ``block_sum``, ``block_w``, ``block_start`` are scratch of length ``len(y)``; ``fit``
     doubles as the stack of block means (block b's mean sits in ``fit[b]``, and b never
     exceeds the first index of block b). Returns the number of blocks.
     """
     n = y.shape[0]
+    unit = w.shape[0] == 0
     nb = 0
     i = 0
     while i < n:
-        s = w[i] * y[i]
-        sw = w[i]
+        wi = 1.0 if unit else w[i] * sw
+        s = wi * (y[i] * sy)
+        sw_block = wi
         k = i + 1
         # Look ahead (Busing 2022): entries below the new block's mean join it before it is
         # pushed. y < s / sw is tested as y * sw < s: no division on the hot path.
-        while k < n and y[k] * sw < s:
-            s += w[k] * y[k]
-            sw += w[k]
+        while k < n:
+            yk = y[k] * sy
+            if not yk * sw_block < s:
+                break
+            wk = 1.0 if unit else w[k] * sw
+            s += wk * yk
+            sw_block += wk
             k += 1
         # Look back: pool the stacked blocks whose mean is strictly larger (ties stay apart).
         # Compared as rounded means, so the stored means never decrease, not even by one
         # unit in the last place; one test decides both the pooling and the block's start.
-        mean = s / sw if k > i + 1 else y[i]
+        mean = s / sw_block if k > i + 1 else y[i] * sy
         start_known = False
         while nb > 0 and fit[nb - 1] > mean:
             nb -= 1
             s += block_sum[nb]
-            sw += block_w[nb]
-            mean = s / sw
+            sw_block += block_w[nb]
+            mean = s / sw_block
             start_known = True
         if not start_known:
             block_start[nb] = i
         block_sum[nb] = s
-        block_w[nb] = sw
+        block_w[nb] = sw_block
         fit[nb] = mean
         nb += 1
         i = k
     # Expand from the last block down, so no block overwrites a mean still to be read.
     with_labels = labels.shape[0] == n
+    inverse = 1.0 / sy  # exact: a power of two
     stop = n
     for b in range(nb - 1, -1, -1):
-        mean = fit[b]
+        mean = fit[b] * inverse
         start = block_start[b]
         for i in range(start, stop):
             fit[i] = mean
@@ -72,19 +82,20 @@ def pava_row(y, w, fit, labels, block_sum, block_w, block_start):
     return nb
 
 
-@jit(parallel=True)
-def pava_rows(y, w, fit, labels):
-    """Solve every row of ``y`` (m, n); ``w`` is (m, n) or (1, n) shared by all rows.
+@batched
+def pava_rows(y, w, scale, fit, labels, floats, ints):
+    """Solve every row of ``y`` (m, n).
 
-    ``labels`` is (m, n), or (m, 0) when the caller does not want block ids.
+    ``w`` is (m, n), (1, n) shared by all rows, or (1, 0) for unit weights; ``scale`` is
+    (m, 2) or (1, 2) shared: each row's factors for y and w. ``labels`` is (m, n), or (m, 0)
+    when the caller does not want block ids. Scratch: ``floats`` (threads, 2, n) and
+    ``ints`` (threads, n), one slice per thread of the pool.
     """
-    m, n = y.shape
-    shared_w = w.shape[0] == 1
-    chunk = rows_per_chunk(n)
-    for first in prange((m + chunk - 1) // chunk):
-        block_sum = np.empty(n)
-        block_w = np.empty(n)
-        block_start = np.empty(n, dtype=np.int64)
-        for r in range(first * chunk, min(m, (first + 1) * chunk)):
-            wr = w[0] if shared_w else w[r]
-            pava_row(y[r], wr, fit[r], labels[r], block_sum, block_w, block_start)
+    m = y.shape[0]
+    w_step = 1 if w.shape[0] == m else 0  # 0: one row shared by all rows
+    scale_step = 1 if scale.shape[0] == m else 0
+    for r in prange(m):
+        slot = thread_slot()
+        k = r * scale_step
+        pava_row(y[r], w[r * w_step], scale[k, 0], scale[k, 1], fit[r], labels[r],
+                 floats[slot, 0], floats[slot, 1], ints[slot])

@@ -9,35 +9,23 @@ a decreasing piecewise-linear function. It is found like a projection onto the s
 (Duchi, Shalev-Shwartz, Singer & Chandra, ICML 2008, figure 2; Kiwiel, J. Optim. Theory
 Appl. 136 (2008)): after one pruning pass (Condat, Math. Program. 158 (2016)), keep the
 leaves whose side of t is still unknown, test a random pivot p, and discard the side that
-the sign of g(p) settles. Expected O(n) per row, worst case
-O(n^2) with vanishing probability; the answer does not depend on the pivots beyond
-round-off, and the pivots come from a fixed-seed generator, so results are reproducible.
+the sign of g(p) settles. Expected O(n) per row, worst case O(n^2) with vanishing
+probability; the answer does not depend on the pivots beyond round-off, and the pivots come
+from a fixed-seed generator, so results are reproducible.
+
+The pruning pass is blocked: inside a block of ``BLOCK`` entries the bound (the running
+mean of the root and the entries kept so far) is held fixed, so the common case, a block
+with no entry above it, is one vectorised compare-and-count; only blocks with a hit run the
+scalar steps. The bound only rises, so this keeps a superset of what the entry-by-entry
+pass keeps, and every entry it drops lies at or below t.
 """
 
 import numpy as np
 from numba import prange
 
-from ._jit import jit, rows_per_chunk
+from ._jit import batched, jit, thread_slot
 
-
-@jit
-def star_threshold(root_sum, root_w, values, weights, index, count, pooled):
-    """The t with ``root_sum - t root_w + sum w (v - t)_+ = 0`` over ``values[:count]``.
-
-    ``root_sum``/``root_w`` are the weighted sum and weight of the root (or of a block
-    playing its part); ``values``, ``weights`` and ``index`` (each entry's position in the
-    caller's row) are scratch and get reordered. Sets ``pooled[index[j]] = True`` for exactly
-    the entries whose sums make up t (the caller clears it first), so block labels agree
-    with the fit even where round-off puts t a hair past a pooled value. Returns t.
-    """
-    running_sum = root_sum
-    running_w = root_w
-    keep = 0
-    for i in range(count):
-        keep, running_sum, running_w = _prune_step(values[i], weights[i], index[i], values,
-                                                   weights, index, keep, running_sum,
-                                                   running_w)
-    return star_search(root_sum, root_w, values, weights, index, keep, pooled)
+BLOCK = 64
 
 
 @jit
@@ -56,8 +44,32 @@ def _prune_step(v, wi, idx, values, weights, index, keep, running_sum, running_w
 
 
 @jit
-def star_search(root_sum, root_w, values, weights, index, count, pooled):
-    """The randomised breakpoint search for t over ``values[:count]`` (see the module)."""
+def star_threshold(root_sum, root_w, values, weights, index, count):
+    """The t with ``root_sum - t root_w + sum w (v - t)_+ = 0`` over ``values[:count]``.
+
+    ``root_sum``/``root_w`` are the weighted sum and weight of the root (or of a block
+    playing its part); ``values``, ``weights`` and ``index`` are scratch and get reordered.
+    Returns ``(t, first, stop)``: the entries whose sums make up t are exactly positions
+    ``first .. stop - 1``, so block labels agree with the fit even where round-off puts
+    t a hair past a pooled value.
+    """
+    running_sum = root_sum
+    running_w = root_w
+    keep = 0
+    for i in range(count):
+        keep, running_sum, running_w = _prune_step(values[i], weights[i], index[i], values,
+                                                   weights, index, keep, running_sum,
+                                                   running_w)
+    t, first = star_search(root_sum, root_w, values, weights, index, keep)
+    return t, first, keep
+
+
+@jit
+def star_search(root_sum, root_w, values, weights, index, count):
+    """The randomised breakpoint search for t over ``values[:count]`` (see the module).
+
+    Returns ``(t, first)``; the pooled entries end up at positions ``first .. count - 1``.
+    """
     s = root_sum
     sw = root_w
     lo = 0
@@ -88,62 +100,84 @@ def star_search(root_sum, root_w, values, weights, index, count, pooled):
             lo = mid
         else:
             # t <= p: everything > p pools, and so may one entry equal to p (its term is
-            # w (p - t) >= 0 either way); dropping it guarantees progress.
+            # w (p - t) >= 0 either way); moving it to mid - 1 and pooling it guarantees
+            # progress and keeps the pooled entries at the end.
             s += upper_sum
             sw += upper_w
-            for i in range(mid, hi):
-                pooled[index[i]] = True
             for i in range(lo, mid):
                 if values[i] == p:
                     s += weights[i] * p
                     sw += weights[i]
-                    pooled[index[i]] = True
                     values[i], values[mid - 1] = values[mid - 1], values[i]
                     weights[i], weights[mid - 1] = weights[mid - 1], weights[i]
                     index[i], index[mid - 1] = index[mid - 1], index[i]
                     break
             hi = mid - 1
-    return s / sw
+    return s / sw, hi
 
 
 @jit
-def star_row(y, w, root, fit, labels, values, weights, index, pooled):
-    """Root-max star on one row; ``labels`` (or an empty array) gets block ids.
+def star_row(y, w, root, sy, sw, fit, labels, values, weights, index):
+    """Root-max star on one row of ``y * sy`` (weights ``w * sw``, unit if ``w`` is empty);
+    ``fit`` gets the fit of ``y``, ``labels`` (or an empty array) block ids.
 
     Scratch: ``values``, ``weights``, ``index`` of length n (only the entries that survive
-    the pruning pass are written) and ``pooled`` (bool, n).
+    the pruning pass are written).
     """
     n = y.shape[0]
-    root_sum = w[root] * y[root]
-    root_w = w[root]
+    unit = w.shape[0] == 0
+    root_w = 1.0 if unit else w[root] * sw
+    root_sum = root_w * (y[root] * sy)
     running_sum = root_sum
     running_w = root_w
     keep = 0
-    for i in range(n):
-        pooled[i] = i == root
-        if i != root:
-            keep, running_sum, running_w = _prune_step(y[i], w[i], i, values, weights, index,
-                                                       keep, running_sum, running_w)
-    t = star_search(root_sum, root_w, values, weights, index, keep, pooled)
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        # The bound is fixed for the block: a vectorised count decides whether any entry
+        # can stay (the root itself never counts: it equals or lies below the bound).
+        bound = running_sum / running_w
+        hits = 0
+        for i in range(start, stop):
+            hits += (y[i] * sy) > bound
+        if hits == 0:
+            continue
+        for i in range(start, stop):
+            if i != root:
+                keep, running_sum, running_w = _prune_step(
+                    y[i] * sy, 1.0 if unit else w[i] * sw, i, values, weights, index, keep,
+                    running_sum, running_w)
+    t, first = star_search(root_sum, root_w, values, weights, index, keep)
+    # Every entry not pooled is min(y, t) (never above t, not even by round-off); the
+    # pooled ones, few, are then set to t exactly.
+    top = t / sy  # exact: sy is a power of two (with the sign of the direction)
     with_labels = labels.shape[0] == n
-    for i in range(n):
-        # min(): an unpooled entry never ends above t, even by round-off.
-        fit[i] = t if pooled[i] else min(y[i], t)
-        if with_labels:
-            labels[i] = root if pooled[i] else i
+    if sy > 0.0:
+        for i in range(n):
+            fit[i] = min(y[i], top)
+    else:
+        for i in range(n):
+            fit[i] = max(y[i], top)
+    fit[root] = top
+    for j in range(first, keep):
+        fit[index[j]] = top
+    if with_labels:
+        for i in range(n):
+            labels[i] = i
+        labels[root] = root
+        for j in range(first, keep):
+            labels[index[j]] = root
 
 
-@jit(parallel=True)
-def star_rows(y, w, roots, fit, labels):
-    """Every row of ``y`` (m, n) with its own root; ``w`` (m or 1, n); labels (m, n or 0)."""
-    m, n = y.shape
-    shared_w = w.shape[0] == 1
-    chunk = rows_per_chunk(n)
-    for first in prange((m + chunk - 1) // chunk):
-        values = np.empty(n)
-        weights = np.empty(n)
-        index = np.empty(n, dtype=np.int64)
-        pooled = np.empty(n, dtype=np.bool_)
-        for r in range(first * chunk, min(m, (first + 1) * chunk)):
-            star_row(y[r], w[0] if shared_w else w[r], roots[r], fit[r], labels[r], values,
-                     weights, index, pooled)
+@batched
+def star_rows(y, w, roots, scale, fit, labels, floats, ints):
+    """Every row of ``y`` (m, n) with its own root; ``w`` (m or 1, n), or (1, 0) for unit
+    weights; ``scale`` (m or 1, 2) the rows' factors; labels (m, n or 0). Scratch per
+    thread: ``floats`` (threads, 2, n), ``ints`` (threads, n)."""
+    m = y.shape[0]
+    w_step = 1 if w.shape[0] == m else 0  # 0: one row shared by all rows
+    scale_step = 1 if scale.shape[0] == m else 0
+    for r in prange(m):
+        slot = thread_slot()
+        k = r * scale_step
+        star_row(y[r], w[r * w_step], roots[r], scale[k, 0], scale[k, 1], fit[r], labels[r],
+                 floats[slot, 0], floats[slot, 1], ints[slot])

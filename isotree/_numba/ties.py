@@ -14,7 +14,7 @@ y, the three tie rules reduce to PAVA:
 import numpy as np
 from numba import prange
 
-from ._jit import jit, rows_per_chunk
+from ._jit import batched, jit, rows_per_chunk
 from .pava import pava_row
 
 PRIMARY, SECONDARY, TERTIARY = 0, 1, 2
@@ -26,9 +26,10 @@ def ties_row(y, w, x, mode, fit, labels, group_y, group_w, group_fit, group_labe
     """One sorted row. Scratch: the group_* and block_* arrays, length n each."""
     n = y.shape[0]
     if mode == PRIMARY:
-        pava_row(y, w, fit, labels, block_sum, block_w, block_start)
+        pava_row(y, w, 1.0, 1.0, fit, labels, block_sum, block_w, block_start)
         return
-    # Tie groups: weighted mean and weight.
+    # Tie groups: weighted mean and weight. A group of one entry keeps its value exactly
+    # (w * y / w need not round back to y), so its offset below is exactly zero.
     g = -1
     for i in range(n):
         if i == 0 or x[i] != x[i - 1]:
@@ -38,9 +39,13 @@ def ties_row(y, w, x, mode, fit, labels, group_y, group_w, group_fit, group_labe
         group_y[g] += w[i] * y[i]
         group_w[g] += w[i]
     n_groups = g + 1
-    for g in range(n_groups):
-        group_y[g] /= group_w[g]
-    pava_row(group_y[:n_groups], group_w[:n_groups], group_fit[:n_groups],
+    g = -1
+    for i in range(n):
+        if i == 0 or x[i] != x[i - 1]:
+            g += 1
+            single = i + 1 == n or x[i + 1] != x[i]
+            group_y[g] = y[i] if single else group_y[g] / group_w[g]
+    pava_row(group_y[:n_groups], group_w[:n_groups], 1.0, 1.0, group_fit[:n_groups],
              group_labels[:n_groups], block_sum, block_w, block_start)
     # Expand, walking the groups again; a block is named after its first sorted entry.
     with_labels = labels.shape[0] == n
@@ -54,12 +59,12 @@ def ties_row(y, w, x, mode, fit, labels, group_y, group_w, group_fit, group_labe
         if mode == SECONDARY:
             fit[i] = group_fit[g]
         else:
-            fit[i] = y[i] + (group_fit[g] - group_y[g])
+            fit[i] = group_fit[g] + (y[i] - group_y[g])
         if with_labels:
             labels[i] = block_first
 
 
-@jit(parallel=True)
+@batched
 def ties_rows(y, w, x, mode, fit, labels):
     """Every sorted row of ``y``, ``w``, ``x`` (m, n); labels (m, n) or (m, 0)."""
     m, n = y.shape

@@ -1,0 +1,94 @@
+"""The validation scan and the exact per-row scaling, in one pass over the data.
+
+Every row is solved as ``y * sy`` with weights ``w * sw``, where ``sy`` (with the sign that
+picks the direction) and ``sw`` are powers of two, so the scaling is exact and is undone
+exactly on the way out. They are chosen per row, so a row's fit never depends on the other
+rows of a batch: they keep every sum of ``w * y`` and of ``w`` finite (sums stay below
+``2**LIMIT``), lift rows of tiny values and tiny weights out of the subnormal range (where
+products lose digits), and are 1 for every row of ordinary magnitude.
+"""
+
+import math
+
+import numpy as np
+
+from ._jit import jit
+from .checks import exponent64
+
+LIMIT = 1000  # float64 overflows at 2**1024; the kernels compare products of sums
+LOW = -LIMIT // 2  # rows whose largest value or weight lies below 2**LOW are lifted
+
+
+@jit
+def row_shifts(exp_y, exp_w, exp_w_min, n):
+    """Power-of-two exponents ``(shift_y, shift_w)`` for one row (see the module), from the
+    exponents of its largest |y| (0 if all are 0), largest and smallest weight."""
+    log_n = 1
+    while (1 << log_n) <= n:
+        log_n += 1
+    # Weights: down only as far as their sum needs (a weight scaled to 0 would leave a
+    # block without weight); up, while the largest stays below 2**(LIMIT/2), when the
+    # smallest one is tiny, so every product w * y keeps its digits.
+    shift_w = 0
+    if exp_w + log_n > LIMIT:
+        shift_w = LIMIT - exp_w - log_n
+    elif exp_w_min < LOW:
+        shift_w = max(0, min(-exp_w_min, LIMIT // 2 - exp_w - log_n, LIMIT))
+    # y: up when its largest value is tiny, down when w * y sums could overflow.
+    shift_y = 0
+    if exp_y < LOW:
+        shift_y = min(-exp_y, LIMIT)  # the largest value to about 1
+    excess = exp_y + shift_y + exp_w + shift_w + log_n - LIMIT
+    if excess > 0:
+        # y takes the reduction while its largest value stays above 2**LOW (and its factor
+        # and inverse stay normal numbers); the weights take what is left.
+        take_y = min(excess, exp_y + shift_y - LOW, LIMIT + shift_y)
+        shift_y -= take_y
+        shift_w = max(shift_w - (excess - take_y), -LIMIT)
+    return shift_y, shift_w
+
+
+@jit
+def scan_rows(y, w, sign, scale):
+    """Check ``y`` (m, n) and ``w`` ((m or 1), n, or (1, 0) for unit weights), both float64
+    read as uint64 bits (see :mod:`isotree._numba.checks`), and fill ``scale`` (m, 2) with
+    each row's factors ``(sign * 2**shift_y, 2**shift_w)``.
+
+    Returns ``(y has a NaN or inf, w has a bad weight, any row scaled)``; a bad weight is
+    not finite or not > 0.
+    """
+    m, n = y.shape
+    magnitude = np.uint64(0x7FFFFFFFFFFFFFFF)
+    inf = np.uint64(0x7FF0000000000000)
+    unit = w.shape[1] == 0
+    shared = w.shape[0] == 1
+    exp_w = 1  # unit weights: 2**0 <= 1 < 2**1
+    exp_w_min = 1
+    scaled = False
+    for r in range(m):
+        if not unit and (r == 0 or not shared):
+            largest = w[r, 0]
+            smallest = w[r, 0]
+            bad = 0
+            for i in range(n):
+                b = w[r, i]
+                largest = max(largest, b)
+                smallest = min(smallest, b)
+                bad += (b >= inf) | (b == 0)  # not finite, negative (sign bit) or 0
+            if bad:
+                return False, True, False
+            exp_w = exponent64(largest)
+            exp_w_min = exponent64(smallest)
+        largest = np.uint64(0)
+        bad = 0
+        for i in range(n):
+            b = y[r, i] & magnitude
+            largest = max(largest, b)
+            bad += b >= inf
+        if bad:
+            return True, False, False
+        shift_y, shift_w = row_shifts(exponent64(largest), exp_w, exp_w_min, n)
+        scale[r, 0] = sign * math.ldexp(1.0, shift_y)
+        scale[r, 1] = math.ldexp(1.0, shift_w)
+        scaled |= shift_y != 0 or shift_w != 0
+    return False, False, scaled
