@@ -51,7 +51,7 @@ def as_kernel_float(values, name):
     read as float64.
     """
     array = np.asarray(values)
-    _, out_dtype = as_float(array[:0], name)  # the dtype checks, on an empty view
+    _, out_dtype = as_float(array.reshape(-1)[:0], name)  # the dtype checks, on no data
     if array.dtype == np.float32 or array.dtype == np.float64:
         return np.asarray(array, dtype=array.dtype.newbyteorder("=")), out_dtype
     return np.asarray(array, dtype=np.float64), out_dtype
@@ -356,7 +356,9 @@ def check_labels(labels, num_classes, name):
 
 
 def check_count(value, name, minimum):
-    """An integer >= ``minimum``."""
+    """An integer >= ``minimum`` (booleans are refused)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
     try:
         value = operator.index(value)
     except TypeError:

@@ -4,9 +4,12 @@ For a mixed sample (Mixup, CutMix, any k-way mix, label smoothing) the teacher's
 keep the order of the hard-label mass: a class with more mass may not score below one with
 less. Cui & Yan, "Isotonic Data Augmentation for Knowledge Distillation", IJCAI 2021
 (arXiv:2107.01412), fit the teacher's logits to that order by isotonic regression and distil
-from the result. This module builds the mass, computes the fit (exactly, approximately, or by
-the paper's shift correction) and measures how often scores break the order.
+from the result. This module builds the mass, computes the fit (exactly, as the paper's code
+does; approximately; or by isotree's level-by-level shift correction) and measures how often
+scores break the order.
 """
+
+import math
 
 import numpy as np
 
@@ -14,7 +17,7 @@ from . import _threads
 from . import _validate as v
 from ._numba.ida import APPROX, EXACT, SHIFT, ida_rows, order_stats_rows
 from ._scratch import scratch
-from ._xp.common import namespace, to_host
+from ._xp.common import is_foreign, namespace, to_host
 
 __all__ = ["isotonic_logits", "mixup_mass", "order_violations"]
 
@@ -36,39 +39,114 @@ def mixup_mass(labels_a, labels_b, lam, num_classes):
 
     Returns
     -------
-    ndarray of float64 of shape (B, c)
-        Each row sums to 1; ``a == b`` puts all the mass on one class.
+    array of shape (B, c)
+        Each row sums to 1; ``a == b`` puts all the mass on one class. The array type and
+        device are those of the inputs: NumPy for NumPy arrays, lists and scalars; a tensor
+        on the same device when any input is a PyTorch tensor (likewise CuPy and JAX
+        arrays). The dtype is float32 when `lam` is float32, otherwise float64 (float32
+        for JAX without ``jax_enable_x64``).
 
     Raises
     ------
     ValueError
         If a label is outside ``[0, num_classes)``, `lam` is outside [0, 1] or not
         finite, or the shapes differ.
+    TypeError
+        If the labels are not integers, `lam` is not real, or `num_classes` is not an
+        integer.
 
     Examples
     --------
+    >>> import numpy as np
     >>> from isotree.ida import mixup_mass
     >>> mixup_mass([0, 2], [1, 2], [0.7, 0.4], num_classes=3)
     array([[0.7, 0.3, 0. ],
            [0. , 0. , 1. ]])
+    >>> mixup_mass([0], [1], np.float32(0.25), num_classes=2).dtype
+    dtype('float32')
     """
-    num_classes = v.check_count(num_classes, "num_classes", 1)
+    num_classes = _check_integer(num_classes, "num_classes", 1)
+    xp = namespace(labels_a, labels_b, lam)
+    if xp is not None:
+        return _mixup_mass_xp(xp, labels_a, labels_b, lam, num_classes)
     a = v.check_labels(labels_a, num_classes, "labels_a")
     b = v.check_labels(labels_b, num_classes, "labels_b")
-    if a.shape != b.shape:
-        raise ValueError(f"labels_b must have the shape of labels_a {a.shape}; got {b.shape}")
-    lam64, _, _ = v.check_values(np.atleast_1d(lam), "lam")
-    if lam64.shape not in ((1,), a.shape):
-        raise ValueError(f"lam must be a scalar or have shape {a.shape}; got {lam64.shape}")
+    _check_same_shape(a.shape, b.shape)
+    lam_array = np.asarray(lam)
+    dtype = np.float32 if lam_array.dtype == np.float32 else np.float64
+    lam64, _, _ = v.check_values(np.atleast_1d(lam_array), "lam")
+    _check_lam_shape(tuple(lam64.shape), a.shape)
     if lam64.size and (lam64.min() < 0 or lam64.max() > 1):
         bad = int(np.flatnonzero((lam64 < 0) | (lam64 > 1))[0])
         raise ValueError(f"lam must be in [0, 1]; lam[{bad}] is {lam64[bad]}")
-    lam64 = np.broadcast_to(lam64, a.shape)
-    rows = np.arange(a.shape[0])
-    mass = np.zeros((a.shape[0], num_classes))
-    np.add.at(mass, (rows, a), lam64)
-    np.add.at(mass, (rows, b), 1.0 - lam64)
-    return mass
+    return _mass(np, a, b, lam64.astype(dtype), num_classes, None)
+
+
+def _mass(xp, a, b, lam, num_classes, device):
+    """``lam * onehot(a) + (1 - lam) * onehot(b)`` of validated arrays of namespace ``xp``.
+
+    Built by comparison with the class indices (no scatter), so it runs unchanged on every
+    array library and device; ``a == b`` gives ``lam + (1 - lam)``, which rounds to 1.
+    """
+    classes = (xp.arange(num_classes) if device is None
+               else xp.arange(num_classes, device=device))
+    classes = xp.reshape(classes, (1, num_classes))
+    lam = xp.reshape(lam, (-1, 1))
+    zero = xp.zeros_like(lam)
+    return (xp.where(xp.reshape(a, (-1, 1)) == classes, lam, zero)
+            + xp.where(xp.reshape(b, (-1, 1)) == classes, 1 - lam, zero))
+
+
+def _mixup_mass_xp(xp, labels_a, labels_b, lam, num_classes):
+    """:func:`mixup_mass` for arrays of another library: the mass is built where they live."""
+    from ._xp.common import _require, accumulator, as_float, check_finite, device_of
+
+    like = next(x for x in (labels_a, labels_b, lam) if is_foreign(x))
+    device = device_of(like)
+    labels = []
+    for values, name in ((labels_a, "labels_a"), (labels_b, "labels_b")):
+        if not is_foreign(values):
+            labels.append(xp.asarray(v.check_labels(values, num_classes, name), device=device))
+            continue
+        if not xp.isdtype(values.dtype, "integral"):
+            raise TypeError(f"{name} must hold integer class labels; got dtype {values.dtype}")
+        if values.ndim != 1:
+            raise ValueError(f"{name} must be one-dimensional; got shape {tuple(values.shape)}")
+        _require(xp, xp.logical_and(values >= 0, values < num_classes), values, name,
+                 f"in [0, {num_classes})")
+        labels.append(values)
+    a, b = labels
+    _check_same_shape(tuple(a.shape), tuple(b.shape))
+    if is_foreign(lam):
+        lam_array = as_float(xp, lam, "lam", device)
+        float32 = lam_array.dtype == xp.float32
+    else:  # a Python or NumPy scalar or array: validated on the host, made on the device
+        host = np.asarray(lam)
+        float32 = host.dtype == np.float32
+        lam_array = xp.asarray(v.check_values(np.atleast_1d(host), "lam")[0], device=device)
+    dtype = xp.float32 if float32 else accumulator(xp)
+    _check_lam_shape(tuple(lam_array.shape) if lam_array.ndim else (1,), tuple(a.shape))
+    lam_array = xp.reshape(lam_array, (-1,))
+    check_finite(xp, lam_array, "lam")
+    _require(xp, xp.logical_and(lam_array >= 0, lam_array <= 1), lam_array, "lam", "in [0, 1]")
+    return _mass(xp, a, b, xp.astype(lam_array, dtype), num_classes, device)
+
+
+def _check_same_shape(shape_a, shape_b):
+    if shape_a != shape_b:
+        raise ValueError(f"labels_b must have the shape of labels_a {shape_a}; got {shape_b}")
+
+
+def _check_lam_shape(lam_shape, label_shape):
+    if lam_shape not in ((1,), label_shape):
+        raise ValueError(f"lam must be a scalar or have shape {label_shape}; got {lam_shape}")
+
+
+def _check_integer(value, name, minimum):
+    """An integer >= ``minimum``; booleans are refused (``True`` is not a count)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    return v.check_count(value, name, minimum)
 
 
 def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=False,
@@ -100,8 +178,10 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
         variable-fixing steps for the threshold between the lowest level and the rest
         (every iterate feasible and below the exact threshold, exact once it stops moving).
         ``"shift"``: going up the mass levels, raise each level by how far its minimum
-        falls below the maximum of the levels beneath it (the correction of the paper's
-        code, generalised; feasible but not the projection).
+        falls below the maximum of the levels beneath it (isotree's level-by-level
+        generalisation of a shift correction, offered as a cheap alternative; feasible but
+        not the projection). The paper's official code computes the projection, i.e.
+        ``"exact"``.
     n_iter : int, default=None
         Steps for ``"approx"`` (>= 0; default 2). Must be None for the other methods.
     return_blocks : bool, default=False
@@ -120,8 +200,11 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     Raises
     ------
     ValueError
-        If `logits` or `mass` has a NaN or inf, `mass` is negative or has another shape,
-        `method` is unknown, or `n_iter` does not fit the method.
+        If `logits` or `mass` is a scalar, has a NaN or inf, `mass` is negative or has
+        another shape, `method` is unknown, `n_iter` is given with a method other than
+        ``"approx"``, or `return_blocks` with a method other than ``"exact"``.
+    TypeError
+        If `logits` or `mass` is not real-valued, or `n_iter` is not an integer.
 
     See Also
     --------
@@ -174,13 +257,14 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     z, out_dtype, m, largest = check_logits(logits, mass)
     shape = z.shape
     c = shape[-1]
-    z2 = np.ascontiguousarray(z.reshape(-1, c))
+    rows = math.prod(shape[:-1])  # not reshape(-1, c): c may be 0
+    z2 = np.ascontiguousarray(z.reshape(rows, c))
     # Rows with logits near the overflow threshold are scaled down by an exact power of
     # two, each by its own factor (a row's fit never depends on the other rows).
     scale = v.overflow_row_scales(z2, largest)
     if scale is not None:
         z2 = z2.astype(np.float64) * scale
-    m2 = np.ascontiguousarray(m.reshape(-1, c))
+    m2 = np.ascontiguousarray(m.reshape(rows, c))
     # The kernel reads float32 logits as they are and writes the fit in their dtype
     # (sums in float64): no conversion passes, no float64 copies.
     fit = np.empty_like(z2)
@@ -204,7 +288,7 @@ def check_options(method, n_iter, return_blocks):
     method = v.check_choice(method, "method", tuple(METHODS))
     return_blocks = v.check_flag(return_blocks, "return_blocks")
     if method == "approx":
-        n_iter = 2 if n_iter is None else v.check_count(n_iter, "n_iter", 0)
+        n_iter = 2 if n_iter is None else _check_integer(n_iter, "n_iter", 0)
     elif n_iter is not None:
         raise ValueError(f"n_iter is only used with method='approx'; got n_iter={n_iter!r} "
                          f"with method={method!r}")
@@ -216,9 +300,19 @@ def check_options(method, n_iter, return_blocks):
 def check_logits(logits, mass):
     """Validate logits and mass (finite, same shape, mass >= 0): the arrays as the kernels
     read them, the logits' output dtype and their largest magnitude."""
-    z, out_dtype, m, negatives, largest = v.check_matrix_pair(logits, mass, "logits", "mass")
-    v.check_mass(m, negatives)
+    z, out_dtype, m, _, largest = _check_pair(logits, mass, "logits")
     return z, out_dtype, m, largest
+
+
+def _check_pair(scores, mass, name):
+    """Scores and mass: at least one dimension, one shape, finite, mass >= 0."""
+    for values, label in ((scores, name), (mass, "mass")):
+        if np.ndim(values) == 0:
+            raise ValueError(f"{label} must have at least one dimension (shape (..., c)); "
+                             f"got a scalar")
+    s, out_dtype, m, negatives, largest = v.check_matrix_pair(scores, mass, name, "mass")
+    v.check_mass(m, negatives)
+    return s, out_dtype, m, negatives, largest
 
 
 def order_violations(scores, mass):
@@ -243,10 +337,16 @@ def order_violations(scores, mass):
         scores are all mixed labels (k = the number of mixed labels; rows with none are
         skipped); ``"rows"``: the number of rows.
 
+        With no classes (c = 0) a row counts as a row of one class: it violates nothing
+        and has no mixed label.
+
     Raises
     ------
     ValueError
-        If an input has a NaN or inf, `mass` is negative, or the shapes differ.
+        If an input is a scalar, has a NaN or inf, `mass` is negative, or the shapes
+        differ.
+    TypeError
+        If an input is not real-valued.
 
     Examples
     --------
@@ -261,15 +361,19 @@ def order_violations(scores, mass):
     if namespace(scores, mass) is not None:  # statistics are computed on the host
         scores = to_host(scores) if namespace(scores) is not None else scores
         mass = to_host(mass) if namespace(mass) is not None else mass
-    s, _, m, negatives, _ = v.check_matrix_pair(scores, mass, "scores", "mass")
-    v.check_mass(m, negatives)
+    s, _, m, _, _ = _check_pair(scores, mass, "scores")
     c = s.shape[-1]
-    s2 = np.ascontiguousarray(s.reshape(-1, c))
-    m2 = np.ascontiguousarray(m.reshape(-1, c))
-    out = np.empty((s2.shape[0], 4))
+    rows = math.prod(s.shape[:-1])  # not reshape(-1, c): c may be 0
+    s2 = np.ascontiguousarray(s.reshape(rows, c))
+    m2 = np.ascontiguousarray(m.reshape(rows, c))
+    out = np.empty((rows, 4))
     if s2.size:
-        _threads.call(order_stats_rows, _threads.threads_for(None, s2.size, s2.shape[0]),
+        _threads.call(order_stats_rows, _threads.threads_for(None, s2.size, rows),
                       s2, m2, out)
+    else:
+        # A row without classes has no pair to break and no mixed label: the statistics
+        # of a row with one class.
+        out[:] = (0.0, np.nan, 0.0, np.nan)
 
     def mean_of(column):
         values = column[~np.isnan(column)]

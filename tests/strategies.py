@@ -1,6 +1,7 @@
 """Shared hypothesis strategies: forests of every shape, values and weights at every scale."""
 
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
 
 SHAPES = ("recursive", "chain", "star", "broom", "binary", "caterpillar", "deep", "forest")
@@ -93,3 +94,78 @@ def tree_edges(parent, increasing):
     if increasing:
         return np.column_stack([child, parent[child]])
     return np.column_stack([parent[child], child])
+
+
+def examples(n):
+    """``n`` examples under the "ci" profile, proportionally more under "thorough".
+
+    For a test that sizes itself with ``@settings(max_examples=examples(n))``: an explicit
+    count would otherwise stay the same under every profile.
+    """
+    ci = settings.get_profile("ci").max_examples
+    return max(1, round(n * settings.default.max_examples / ci))
+
+
+# Decimal exponents the extreme strategies favour: the ends of the float64 range (1e-320 is
+# subnormal; 1.7e308 is just below the overflow threshold) and the middle.
+_EDGE_EXPONENTS = (-320, -315, -308, -300, -160, 0, 150, 300, 307, 308)
+
+
+@st.composite
+def extreme_values(draw, n):
+    """n finite values at a scale from 1e-320 (subnormal) to 1e308, often at the ends.
+
+    Kinds: normal draws, small-integer ties, sorted runs, and "spread" rows whose entries
+    each take their own exponent (up to 40 decades below the row's scale).
+    """
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    exponent = draw(st.one_of(st.sampled_from(_EDGE_EXPONENTS), st.integers(-320, 308)))
+    kind = draw(st.sampled_from(["normal", "ties", "sorted", "spread"]))
+    if kind == "ties":
+        mantissa = rng.integers(-1, 2, n).astype(float)
+    else:
+        mantissa = rng.uniform(-1.7, 1.7, n)  # 1.7e308 is still finite
+    if kind == "sorted":
+        mantissa.sort()
+    exponents = np.full(n, exponent)
+    if kind == "spread":
+        exponents = np.maximum(exponent - rng.integers(0, 41, n), -320)
+    return mantissa * 10.0 ** exponents.astype(float)
+
+
+@st.composite
+def extreme_weights(draw, n):
+    """None or n positive weights in [1e-300, 1e300]: one common scale, every entry its own
+    scale, or ordinary weights with one tiny or huge entry."""
+    kind = draw(st.sampled_from(["none", "common", "spread", "outlier"]))
+    if kind == "none":
+        return None
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if kind == "common":
+        exponent = draw(st.one_of(st.sampled_from([-300, -150, 0, 150, 299]),
+                                  st.integers(-300, 299)))
+        return rng.uniform(1.0, 10.0, n) * 10.0 ** exponent
+    if kind == "spread":
+        low = draw(st.integers(-300, 299))
+        high = draw(st.integers(low, 299))
+        return 10.0 ** rng.uniform(low, high + 1, n)
+    w = rng.uniform(0.5, 2.0, n)
+    w[rng.integers(0, n)] = draw(st.sampled_from([1e-300, 1e-200, 1e200, 1e300]))
+    return w
+
+
+@st.composite
+def mixed_scale_batches(draw, max_rows=5, max_n=12):
+    """A batch ``(y, weights)`` of shape (m, n), m >= 2, whose rows have very different
+    magnitudes (each row its own extreme scale, one row of ordinary values), with weights
+    None or of the batch's shape, each row again at its own scale."""
+    m = draw(st.integers(2, max_rows))
+    n = draw(st.integers(1, max_n))
+    rows = [draw(extreme_values(n)) for _ in range(m)]
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rows[draw(st.integers(0, m - 1))] = rng.normal(size=n)
+    y = np.stack(rows)
+    if draw(st.booleans()):
+        return y, None
+    weights = [draw(extreme_weights(n)) for _ in range(m)]
+    return y, np.stack([np.ones(n) if w is None else w for w in weights])

@@ -205,10 +205,11 @@ def ida_row(z, mass, bits, magnitude, method, n_iter, fit, labels, ints, floats)
 def _shift_levels(z, mass, upper, k, fit):
     """Raise each mass level (upwards) by how far its minimum falls below all levels beneath.
 
-    isotree's generalisation of the "shift" correction discussed with the IDA paper: raise
-    the mixed labels' logits by the largest violation. It is feasible and O(c) but not the
-    projection (``method="exact"`` is). Every raised entry is at least the largest value
-    beneath it, so the order holds exactly, with no one-ulp slip from the addition.
+    isotree's level-by-level generalisation of a shift correction, offered as a cheaper
+    alternative; it is not in the IDA paper's official code, which computes the exact
+    projection (``method="exact"``). Feasible, O(c), but not the projection. Every raised
+    entry is at least the largest value beneath it, so the order holds exactly, with no
+    one-ulp slip from the addition.
     """
     low = mass[upper[0]]  # everything below the first upper level is the bottom level
     below_max = -np.inf
