@@ -113,5 +113,7 @@ html_theme_options = {
     "footer_end": ["sphinx-version", "theme-version"],
 }
 # The landing page and the gallery index are full width; other pages list their section.
+# Without a default the theme logs "Got invalid theme mode" on a reader's first visit.
+html_context = {"default_mode": "auto"}
 html_sidebars = {"index": [], "auto_examples/index": [], "changelog": []}
 html_show_sourcelink = True
