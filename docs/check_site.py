@@ -12,10 +12,10 @@ extra), and the check fails if a page
 * fails to load a resource (a 404, a blocked request, a CDN the build should not need),
 * misses its figures (images that did not load count as missing),
 * leaves math unrendered (MathJax is served from the build, so it must typeset offline),
-* or has a title wider than its column.
+* or has a title (or a "previous/next" link) wider than its column.
 
-Checked pages: the landing page, the API page of ``tree_isotonic_regression``, the
-mathematics page and every gallery example. Without a Chromium binary (``chromium``,
+Checked pages: the landing page, the API pages of ``tree_isotonic_regression`` and of its
+JAX adapter (the longest title), the mathematics page and every gallery example. Without a Chromium binary (``chromium``,
 ``chromium-browser``, ``google-chrome`` or the ``CHROMIUM`` environment variable) the check
 prints why and exits 0, or exits 1 with ``--require-browser``.
 """
@@ -35,6 +35,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 PAGE_TIMEOUT = 30.0  # seconds to load and typeset one page
+WIDTH, HEIGHT = 1100, 900  # a laptop's browser window
 
 # JavaScript run in each page once it has loaded: what a reader would see.
 INSPECT = """
@@ -43,7 +44,7 @@ INSPECT = """
     await MathJax.startup.promise;
   }
   const images = [...document.querySelectorAll("article img")];
-  const title = document.querySelector("article h1");
+  const titles = [...document.querySelectorAll("article h1, .prev-next-title")];
   const math = [...document.querySelectorAll("article .math")];
   return {
     images: images.length,
@@ -53,7 +54,13 @@ INSPECT = """
     cards: document.querySelectorAll(".sd-card").length,
     math: math.length,
     math_typeset: math.filter(m => m.querySelector("mjx-container")).length,
-    title_overflows: title ? title.scrollWidth > title.clientWidth + 1 : false,
+    // Cut off: wider than itself (scrolls) or than the box that clips it (a link, for
+    // "previous/next"; the section, for a title).
+    titles_cut: titles.filter(t => t.scrollWidth > t.clientWidth + 1
+                                   || t.getBoundingClientRect().right
+                                      > (t.closest("a") || t.parentElement)
+                                          .getBoundingClientRect().right + 1)
+                      .map(t => t.textContent.trim()),
   };
 })()
 """
@@ -79,6 +86,12 @@ class QuietHandler(SimpleHTTPRequestHandler):
         if not self.path.endswith("favicon.ico"):  # the browser asks for it unprompted
             self.failures.append(f"HTTP {code} for {self.path}")
         super().send_error(code, message, explain)
+
+    def handle(self):
+        try:
+            super().handle()
+        except ConnectionError:  # a tab closed before its last answer: not a page problem
+            pass
 
 
 class DevTools:
@@ -148,7 +161,7 @@ def check_page(tools, base_url, page, expect, screenshots):
     session = tools.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
     for domain in ("Page", "Runtime", "Log", "Network"):
         tools.call(f"{domain}.enable", session)
-    tools.call("Emulation.setDeviceMetricsOverride", session, width=1400, height=1000,
+    tools.call("Emulation.setDeviceMetricsOverride", session, width=WIDTH, height=HEIGHT,
                deviceScaleFactor=1, mobile=False)
     tools.events.clear()
     tools.call("Page.navigate", session, url=f"{base_url}/{page}")
@@ -168,8 +181,8 @@ def check_page(tools, base_url, page, expect, screenshots):
     if seen["math_typeset"] < seen["math"]:
         found.append(f"{seen['math'] - seen['math_typeset']} of {seen['math']} formulas "
                      "not typeset by MathJax")
-    if seen["title_overflows"]:
-        found.append("the title is wider than its column (cut off)")
+    for title in seen["titles_cut"]:
+        found.append(f"title wider than its column (cut off): {title!r}")
     if screenshots:
         shot = tools.call("Page.captureScreenshot", session, format="png",
                           captureBeyondViewport=False)
@@ -184,6 +197,8 @@ def pages_to_check(site):
     pages = [
         ("index.html", {"images_loaded": 1, "cards": 5}),
         ("generated/isotree.tree_isotonic_regression.html", {"images_loaded": 1, "math": 1}),
+        # The longest title, between two more long ones ("previous" and "next" links).
+        ("generated/isotree.jax.tree_isotonic_regression.html", {}),
         ("mathematics.html", {"math": 5}),
     ]
     examples = sorted(site.glob("auto_examples/**/plot_*.html"))

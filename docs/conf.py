@@ -101,6 +101,7 @@ html_theme = "pydata_sphinx_theme"
 html_title = "isotree"
 html_static_path = ["_static"]
 html_css_files = ["isotree.css"]
+html_js_files = ["isotree.js"]
 html_theme_options = {
     "logo": {"text": "isotree"},
     "navbar_align": "left",
