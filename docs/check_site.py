@@ -15,7 +15,8 @@ extra), and the check fails if a page
 * or has a title (or a "previous/next" link) wider than its column.
 
 Checked pages: the landing page, the API pages of ``tree_isotonic_regression`` and of its
-JAX adapter (the longest title), the mathematics page and every gallery example. Without a Chromium binary (``chromium``,
+JAX adapter (the longest title), the mathematics and benchmarks pages and every gallery
+example. Without a Chromium binary (``chromium``,
 ``chromium-browser``, ``google-chrome`` or the ``CHROMIUM`` environment variable) the check
 prints why and exits 0, or exits 1 with ``--require-browser``.
 """
@@ -200,6 +201,7 @@ def pages_to_check(site):
         # The longest title, between two more long ones ("previous" and "next" links).
         ("generated/isotree.jax.tree_isotonic_regression.html", {}),
         ("mathematics.html", {"math": 5}),
+        ("benchmarks.html", {}),
     ]
     examples = sorted(site.glob("auto_examples/**/plot_*.html"))
     if not examples:

@@ -113,8 +113,8 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
 }
-# The landing page and the gallery index are full width; other pages list their section.
 # Without a default the theme logs "Got invalid theme mode" on a reader's first visit.
 html_context = {"default_mode": "auto"}
-html_sidebars = {"index": [], "auto_examples/index": [], "changelog": []}
+# Pages without a section to list are full width; the others list their section's pages.
+html_sidebars = {"index": [], "auto_examples/index": [], "benchmarks": [], "changelog": []}
 html_show_sourcelink = True

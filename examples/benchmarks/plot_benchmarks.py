@@ -51,16 +51,16 @@ peers = np.array([case["peer_ns_per_element"] for case in cases])
 labels = [f"{case['name']}\nvs {case['peer']}" for case in cases]
 rows = np.arange(len(cases))[::-1]
 
-fig, ax = plt.subplots(figsize=(9, 0.62 * len(cases) + 1.2))
+fig, ax = plt.subplots(figsize=(8, 0.6 * len(cases) + 1.2))
 ax.barh(rows + 0.2, peers, height=0.38, color="0.75", label="peer")
 ax.barh(rows - 0.2, ours, height=0.38, color="C0", label="isotree")
 for row, t_ours, t_peer in zip(rows, ours, peers):
     ax.text(max(t_ours, t_peer) * 1.15, row, f"{t_peer / t_ours:.1f}x faster"
-            if t_ours <= t_peer else f"{t_ours / t_peer:.1f}x slower", va="center", fontsize=8)
+            if t_ours <= t_peer else f"{t_ours / t_peer:.1f}x slower", va="center", fontsize=9)
 ax.set_xscale("log")
 ax.set_xlim(right=max(peers.max(), ours.max()) * 8)
 ax.set(yticks=rows, xlabel="nanoseconds per element (log scale, shorter is faster)")
-ax.set_yticklabels(labels, fontsize=8)
+ax.set_yticklabels(labels, fontsize=9)
 ax.legend(loc="upper right")
 ax.set_title("isotree against its peers, same data, same run")
 fig.tight_layout()
