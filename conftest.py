@@ -3,6 +3,8 @@
 import importlib.util
 
 collect_ignore = ["docs/conf.py"]
+# Build outputs: the gallery's copies of the examples and the downloadable scripts.
+collect_ignore_glob = ["docs/_build/*", "docs/auto_examples/*", "docs/generated/*"]
 missing = {m for m in ("torch", "jax") if importlib.util.find_spec(m) is None}
 for module in missing:
     collect_ignore.append(f"isotree/{module}.py")

@@ -1,6 +1,14 @@
-"""Sphinx configuration for the isotree documentation."""
+"""Sphinx configuration for the isotree documentation.
+
+The build needs no network: cross-references to NumPy, SciPy, PyTorch and JAX resolve
+through inventories compiled from ``docs/intersphinx/*.txt`` (see that folder's README), and
+MathJax is served from the build (``sphinx-mathjax-offline``).
+"""
 
 import importlib.util
+import os
+import zlib
+from pathlib import Path
 
 import isotree
 
@@ -14,16 +22,99 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "sphinx.ext.extlinks",
+    "sphinx.ext.intersphinx",
     "numpydoc",
+    "sphinx_design",
+    "sphinx_gallery.gen_gallery",
+    "sphinx-mathjax-offline",  # MathJax 3 copied into _static: math renders offline
 ]
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "intersphinx", "auto_examples/**/*.ipynb",
+                    "auto_examples/**/*.py", "auto_examples/**/*.zip"]
+nitpicky = True
+
+# API pages -----------------------------------------------------------------------------
 autosummary_generate = True
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 # The adapters' libraries are optional: document them without installing them.
 autodoc_mock_imports = [m for m in ("torch", "jax") if importlib.util.find_spec(m) is None]
-# No intersphinx: CI builds offline.
 extlinks = {"doi": ("https://doi.org/%s", "doi:%s")}
-exclude_patterns = ["_build"]
+
+# Cross-references to other projects, offline ---------------------------------------------
+# Each docs/intersphinx/NAME.txt lists the objects this documentation links to, one line
+# per object in objects.inv's own format. They are compiled into inventories in the build
+# folder, so CI needs no network; ISOTREE_DOCS_INTERSPHINX=online fetches the projects' full
+# inventories instead (to check a new reference before adding it to a list).
+INTERSPHINX = {
+    "numpy": ("NumPy", "https://numpy.org/doc/stable/"),
+    "scipy": ("SciPy", "https://docs.scipy.org/doc/scipy/"),
+    "torch": ("PyTorch", "https://docs.pytorch.org/docs/stable/"),
+    "jax": ("JAX", "https://docs.jax.dev/en/latest/"),
+}
+
+
+def _compiled_inventory(name, project_name):
+    """Write docs/intersphinx/NAME.txt as a zlib-compressed objects.inv; return its path."""
+    here = Path(__file__).parent
+    lines = [line for line in (here / "intersphinx" / f"{name}.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    header = (f"# Sphinx inventory version 2\n# Project: {project_name}\n# Version: \n"
+              "# The remainder of this file is compressed using zlib.\n").encode()
+    target = here / "_build" / "intersphinx" / f"{name}.inv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(header + zlib.compress(("\n".join(lines) + "\n").encode()))
+    return str(target)
+
+
+if os.environ.get("ISOTREE_DOCS_INTERSPHINX") == "online":
+    intersphinx_mapping = {name: (url, None) for name, (_, url) in INTERSPHINX.items()}
+else:
+    intersphinx_mapping = {name: (url, _compiled_inventory(name, title))
+                           for name, (title, url) in INTERSPHINX.items()}
+
+# Gallery --------------------------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    # Scripts that are not gallery examples: a console demo, and the PyTorch KD run (about
+    # 20 s, needs scikit-learn), which docs/kd.rst quotes instead.
+    "ignore_pattern": r"(quickstart|kd_digits)\.py$",
+    "subsection_order": ["../examples/statistics", "../examples/distillation",
+                         "../examples/benchmarks"],
+    "within_subsection_order": "FileNameSortKey",
+    "doc_module": ("isotree",),
+    "reference_url": {"isotree": None},
+    "backreferences_dir": "generated/backreferences",
+    "remove_config_comments": True,
+    "image_srcset": ["2x"],
+    "show_memory": False,
+    "default_thumb_file": None,
+    "matplotlib_animations": False,
+    # The timing pages load their table script from a CDN: not offline, and noise to readers.
+    "write_computation_times": False,
+}
+
+# HTML -----------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
-html_static_path = ["_static"]
 html_title = "isotree"
+html_static_path = ["_static"]
+html_css_files = ["isotree.css"]
+html_js_files = ["isotree.js"]
+html_theme_options = {
+    "logo": {"text": "isotree"},
+    "navbar_align": "left",
+    "header_links_before_dropdown": 6,
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    # sg_download_links shows only on gallery examples: their .py and .ipynb downloads.
+    "secondary_sidebar_items": ["page-toc", "sg_download_links", "sourcelink"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+# Without a default the theme logs "Got invalid theme mode" on a reader's first visit.
+html_context = {"default_mode": "auto"}
+# Pages without a section to list are full width; the others list their section's pages.
+html_sidebars = {"index": [], "auto_examples/index": [], "benchmarks": [], "changelog": []}
+html_show_sourcelink = True

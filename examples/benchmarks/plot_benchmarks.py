@@ -1,0 +1,67 @@
+"""
+isotree against its peers
+=========================
+
+Time per element, isotree (blue) against a peer (grey) on the same data in the same run; shorter is faster and the label gives the speed-up. The peers are
+SciPy and scikit-learn for chains, Higra for trees and stars, and plain NumPy or a Python
+loop for the IDA projection. :doc:`/benchmarks` describes each case, the machine and the
+methods.
+
+The chart reads the benchmark results in ``benchmarks/results/*.json`` when there are any
+(written by the benchmark scripts), and otherwise the reference measurements shipped next
+to this example, ``examples/benchmarks/reference_results.json``. A results file is JSON of
+this shape (extra keys are ignored)::
+
+    {
+      "machine": {"cpu": "...", "python": "3.11.7", "numpy": "2.4.6", ...},
+      "cases": [
+        {"name": "chain, n = 10^6, weighted, trend + noise",
+         "isotree_ns_per_element": 13.1,
+         "peer": "SciPy isotonic_regression",
+         "peer_ns_per_element": 19.2},
+        ...
+      ]
+    }
+
+``name`` says what is solved, ``peer`` what isotree is compared with, and the two times are
+wall-clock nanoseconds per input element (median of repeated runs). Cases of all files are
+drawn in file-name order; the machine of the first file is printed.
+"""
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+try:
+    here = Path(__file__).resolve().parent
+except NameError:  # run cell by cell in a notebook: assume the repository's examples/benchmarks
+    here = Path.cwd()
+results = sorted((here.parents[1] / "benchmarks" / "results").glob("*.json"))
+if not results:
+    results = [here / "reference_results.json"]
+loaded = [json.loads(path.read_text()) for path in results]
+cases = [case for data in loaded for case in data["cases"]]
+print("results:", ", ".join(path.name for path in results))
+print("machine:", ", ".join(f"{k} {v}" for k, v in loaded[0].get("machine", {}).items()))
+
+ours = np.array([case["isotree_ns_per_element"] for case in cases])
+peers = np.array([case["peer_ns_per_element"] for case in cases])
+labels = [f"{case['name']}\nvs {case['peer']}" for case in cases]
+rows = np.arange(len(cases))[::-1]
+
+fig, ax = plt.subplots(figsize=(8, 0.6 * len(cases) + 1.2))
+ax.barh(rows + 0.2, peers, height=0.38, color="0.75", label="peer")
+ax.barh(rows - 0.2, ours, height=0.38, color="C0", label="isotree")
+for row, t_ours, t_peer in zip(rows, ours, peers):
+    ax.text(max(t_ours, t_peer) * 1.15, row, f"{t_peer / t_ours:.1f}x faster"
+            if t_ours <= t_peer else f"{t_ours / t_peer:.1f}x slower", va="center", fontsize=9)
+ax.set_xscale("log")
+ax.set_xlim(right=max(peers.max(), ours.max()) * 8)
+ax.set(yticks=rows, xlabel="nanoseconds per element (log scale, shorter is faster)")
+ax.set_yticklabels(labels, fontsize=9)
+ax.legend(loc="upper right")
+ax.set_title("isotree against its peers, same data, same run")
+fig.tight_layout()
+plt.show()
