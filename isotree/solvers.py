@@ -146,7 +146,7 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
         fit; ``"tertiary"``: only their weighted mean is ordered, each keeps its offset
         from it.
     y_min, y_max : float, default=None
-        Bounds of the fit.
+        Bounds of the fit; None or an infinite bound means no bound.
     axis : int, default=-1
         The axis along which the order runs; every other axis indexes independent problems,
         solved in parallel.

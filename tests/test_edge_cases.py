@@ -176,3 +176,129 @@ def test_item10_extreme_strategies_cover_their_ranges():
                 settings=quick)
     assert y.ndim == 2 and y.shape[0] >= 2 and np.isfinite(y).all()
     assert w is None or (w.shape == y.shape and (w > 0).all())
+
+
+# Core solvers (issue 9, items 1, 2, 4, 8, 11, 12, 13, 16), with the oracle where it helps.
+import isotree  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from isotree.testing import qp_isotonic  # noqa: E402
+
+
+def test_item1_integer_predictors_above_2_53_keep_their_order():
+    x = np.array([1_700_000_000_000_000_000, 1_700_000_000_000_000_001])
+    np.testing.assert_array_equal(isotree.isotonic_regression([2.0, 1.0], x=x), [1.5, 1.5])
+    # Equal as float64, distinct as integers: secondary ties must not pool them.
+    np.testing.assert_array_equal(
+        isotree.isotonic_regression([1.0, 2.0], x=x, ties="secondary"), [1.0, 2.0])
+    stamps = np.array(["2026-01-01T00:00:00.000000001", "2026-01-01T00:00:00.000000000"],
+                      dtype="datetime64[ns]")
+    np.testing.assert_array_equal(isotree.isotonic_regression([1.0, 2.0], x=stamps),
+                                  [1.5, 1.5])
+    big = np.array([2**64 - 1, 2**64 - 2], dtype=np.uint64)
+    np.testing.assert_array_equal(isotree.isotonic_regression([1.0, 2.0], x=big), [1.5, 1.5])
+    with pytest.raises(ValueError, match=r"x must not hold NaT; x\[1\]"):
+        isotree.isotonic_regression([1.0, 2.0], x=np.array(["2026-01-01", "NaT"],
+                                                             dtype="datetime64[D]"))
+
+
+def test_item2_weights_are_keyword_only():
+    for call in (lambda: isotree.isotonic_regression([1.0, 2.0], [1.0, 1.0]),
+                 lambda: isotree.tree_isotonic_regression([1.0, 2.0], [-1, 0], [1.0, 1.0]),
+                 lambda: isotree.star_isotonic_regression([1.0, 2.0], 0, [1.0, 1.0]),
+                 lambda: isotree.kkt_violation([1.0, 2.0], [1.0, 2.0], [-1, 0], [1.0, 1.0])):
+        with pytest.raises(TypeError, match="positional"):
+            call()
+
+
+def test_item4_ties_without_x_is_an_error():
+    with pytest.raises(ValueError, match="ties='secondary' needs a predictor x"):
+        isotree.isotonic_regression([1.0, 2.0], ties="secondary")
+
+
+def test_item8_tree_of_a_tree_and_infinite_bounds():
+    tree = isotree.Tree([-1, 0, 0])
+    again = isotree.Tree(tree)
+    np.testing.assert_array_equal(again.order, tree.order)
+    np.testing.assert_array_equal(
+        isotree.tree_isotonic_regression([2.0, 0.0, 5.0], again), [1.0, 1.0, 5.0])
+    fit = isotree.isotonic_regression([3.0, 1.0], y_min=-np.inf, y_max=np.inf)
+    np.testing.assert_array_equal(fit, [2.0, 2.0])
+
+
+def test_item11_rows_of_a_batch_are_independent():
+    ones = [1.0, 1.0, 1.0]
+    for row in ([2e-300] * 3, [1.5e-306, 1.5e-306, 2e-306], [3e-320, 1e-320, 2e-320]):
+        for neighbour in (ones, [1.5e308, -1.5e308, 1e308]):
+            for increasing in (True, False):
+                alone = isotree.isotonic_regression(row, increasing=increasing)
+                batch = isotree.isotonic_regression(np.array([neighbour, row]),
+                                                    increasing=increasing)
+                np.testing.assert_array_equal(batch[1], alone)
+                star_alone = isotree.star_isotonic_regression(row, increasing=increasing)
+                star_batch = isotree.star_isotonic_regression(np.array([neighbour, row]),
+                                                              increasing=increasing)
+                np.testing.assert_array_equal(star_batch[1], star_alone)
+    # Per-row weights: a row of tiny weights next to a row of huge ones.
+    w = np.array([[1e300, 1.0, 1.0], [1e-300] * 3])
+    fit = isotree.isotonic_regression(np.array([[1.0, 0.0, 1.0], [2e-300, 1e-300, 3e-300]]),
+                                      weights=w)
+    np.testing.assert_allclose(fit[1], [1.5e-300, 1.5e-300, 3e-300], rtol=1e-15)
+
+
+def test_item11_extreme_rows_match_the_oracle_alone():
+    rng = np.random.default_rng(11)
+    for scale in (1e-310, 1e-200, 1.0, 1e200, 1e307):
+        y = rng.normal(size=(3, 6)) * scale
+        w = rng.uniform(0.5, 2.0, 6)
+        edges = np.array([(i + 1, i) for i in range(5)])  # fit[i+1] >= fit[i]
+        fits = isotree.isotonic_regression(y, weights=w)
+        for row, fit in zip(y, fits):
+            expected = qp_isotonic(row / scale, edges, w) * scale
+            np.testing.assert_allclose(fit, expected, rtol=1e-9, atol=1e-12 * scale)
+
+
+def test_item12_tiny_and_subnormal_weights():
+    # A block of subnormal weights pools to its weighted mean.
+    w = np.array([1.0, 5e-324, 1e-323, 1.0])
+    fit = isotree.isotonic_regression([-10.0, 1.2, 1.0, 10.0], weights=w)
+    np.testing.assert_allclose(fit, [-10.0, 1.0 + 0.2 / 3, 1.0 + 0.2 / 3, 10.0], rtol=1e-12)
+    # Tertiary ties with tiny weights: singleton groups keep the order exactly.
+    y = np.array([3.0, 1.0, 2.5, 2.0])
+    x = np.array([0, 1, 2, 2])
+    fit = isotree.isotonic_regression(y, weights=np.full(4, 1e-200), x=x, ties="tertiary")
+    assert fit[0] <= fit[1]
+    np.testing.assert_allclose(fit, isotree.isotonic_regression(y, x=x, ties="tertiary"),
+                               rtol=1e-14)
+
+
+@settings(max_examples=60)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 30), st.integers(1, 4))
+def test_item13_every_ida_method_respects_the_order_exactly(seed, c, k):
+    rng = np.random.default_rng(seed)
+    z = (rng.normal(size=(8, c)) * 10.0 ** rng.integers(-3, 4)).astype(
+        rng.choice([np.float32, np.float64]))
+    mass = np.zeros((8, c))
+    for row in mass:
+        row[rng.choice(c, size=min(k, c), replace=False)] = rng.integers(1, 4, min(k, c))
+    for method in ("exact", "approx", "shift"):
+        fit = isotonic_logits(z, mass, method=method)
+        assert order_violations(fit, mass)["violation_rate"] == 0.0, method
+
+
+def test_item13_shift_feasible_to_the_last_ulp():
+    # -4.89... + (5.27... - -4.89...) rounds to one ulp below 5.27...: the raised level
+    # must still not end below the level beneath it.
+    top, low = 5.275492379532281, -4.898619485211566
+    assert low + (top - low) < top
+    z = np.array([[top, low, 0.0]])
+    mass = np.array([[0.0, 1.0, 0.0]])
+    fit = isotonic_logits(z, mass, method="shift")
+    assert fit[0, 1] >= fit[0, 0]
+    assert order_violations(fit, mass)["violation_rate"] == 0.0
+
+
+def test_item16_masked_arrays_and_boolean_axes_are_refused():
+    with pytest.raises(TypeError, match="masked array"):
+        isotree.isotonic_regression(np.ma.array([3.0, 100.0, 2.0], mask=[0, 1, 0]))
+    with pytest.raises(TypeError, match="axis must be an integer"):
+        isotree.isotonic_regression(np.ones((2, 2)), axis=True)
