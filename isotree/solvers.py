@@ -374,6 +374,12 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True,
             workers=workers), y, parent, weights)
     tree = as_tree(parent)
     _check_tree_length(y, tree)
+    if tree._kind == "star":  # the simple tree order: linear time, no traversal
+        return star_isotonic_regression(y, int(tree.roots[0]), weights=weights,
+                                        increasing=increasing, return_blocks=return_blocks,
+                                        workers=workers)
+    if tree._kind == "path":
+        return _path_as_chain(y, tree, weights, increasing, return_blocks, workers)
     # The kernel's orientation is fit[parent] >= fit[child]: negate for increasing.
     rows = _Rows(y, weights, -1, sign=-1.0 if increasing else 1.0)
     y_visit, w_visit = rows.scaled(columns=tree.order)
@@ -391,6 +397,30 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True,
         labels[:, tree.order] = tree.order[labels_visit]
         return fit, rows.shape_back(labels)
     return fit
+
+
+def _path_as_chain(y, tree, weights, increasing, return_blocks, workers):
+    """A tree that is one path is a chain in its traversal order (root first)."""
+    rows = _Rows(y, weights, -1, sign=1.0 if increasing else -1.0)
+    order = tree.order
+    y_chain = np.ascontiguousarray(rows.y[:, order])
+    w_chain = rows.w if rows.w is _UNIT else np.ascontiguousarray(rows.w[:, order])
+    fit_chain = rows.new()
+    labels_chain = rows.new(np.int64)
+    if not rows.empty:
+        threads = rows.threads(workers)
+        n = y_chain.shape[1]
+        floats, ints = scratch((threads, 2, n), (threads, n))
+        _threads.call(pava_rows, threads, y_chain, w_chain, rows.scale, fit_chain,
+                      labels_chain, floats, ints)
+    fit = np.empty_like(fit_chain)
+    fit[:, order] = fit_chain
+    fit = rows.finish(fit)
+    if not return_blocks:
+        return fit
+    labels = np.empty_like(labels_chain)
+    labels[:, order] = order[labels_chain]  # a chain block's first entry is its top node
+    return fit, rows.shape_back(labels)
 
 
 def _check_tree_length(y, tree, name="y"):

@@ -47,7 +47,7 @@ class Tree:
     (4, [0], [0, 1, 3, 2])
     """
 
-    __slots__ = ("parent", "order", "roots", "_visit_parent")
+    __slots__ = ("parent", "order", "roots", "_visit_parent", "_kind")
 
     def __init__(self, parent):
         if isinstance(parent, Tree):  # already validated: share its read-only arrays
@@ -65,6 +65,7 @@ class Tree:
         visit_parent[has_parent] = position[visit_parent[has_parent]]
         visit_parent.flags.writeable = False
         self._visit_parent = visit_parent
+        self._kind = _kind(self.parent, self.roots)
 
     @property
     def n_nodes(self):
@@ -76,6 +77,18 @@ class Tree:
 
     def __repr__(self):
         return f"Tree(n_nodes={self.n_nodes}, n_roots={self.roots.shape[0]})"
+
+
+def _kind(parent, roots):
+    """``"star"`` (one root, every other node its child), ``"path"`` (one root, at most one
+    child each) or ``"tree"``: the first two have linear-time solvers of their own."""
+    n = parent.shape[0]
+    if n < 3 or roots.shape[0] != 1:
+        return "tree"
+    if np.all((parent == roots[0]) | (parent == -1)):
+        return "star"
+    children = np.bincount(parent[parent >= 0], minlength=n)
+    return "path" if children.max() <= 1 else "tree"
 
 
 def as_tree(parent):
