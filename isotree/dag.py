@@ -194,8 +194,9 @@ def dag_isotonic_regression(y, edges, *, weights=None, return_blocks=False):
     pairs = check_edges(edges, n)
     w64, largest_w = v.check_weights(weights, y64.shape, y64.ndim - 1)
     scale_y, scale_w = v.power_of_two_scale(largest_y, largest_w, n)
-    rows_y = y64.reshape(-1, n) * scale_y  # a fresh array: the caller's is never touched
-    rows_w = np.ones((1, n)) if w64 is None else w64.reshape(-1, n) * scale_w
+    n_rows = math.prod(y64.shape[:-1])
+    rows_y = y64.reshape(n_rows, n) * scale_y  # a fresh array: the caller's is never touched
+    rows_w = np.ones((1, n)) if w64 is None else w64.reshape(-1 if n else 1, n) * scale_w
     fit, labels = _solve_rows(rows_y, rows_w, pairs)
     fit = (fit * (1.0 / scale_y)).reshape(y64.shape).astype(out_dtype, copy=False)
     if return_blocks:
@@ -470,10 +471,12 @@ def grid_isotonic_regression(y, *, weights=None, increasing=True, axes=None,
     flat_shape = moved.shape[:moved.ndim - len(axes)] + (math.prod(grid),)
     if weights is not None:
         w = np.asarray(weights)
-        if w.shape == grid and w.shape != y64.shape:
-            weights = w.reshape(-1)
-        elif w.shape == y64.shape:
+        if w.shape == y64.shape:
+            v.check_weights(w, y64.shape, 0)  # errors name the index in y's coordinates
             weights = np.moveaxis(w, axes, last).reshape(flat_shape)
+        elif w.shape == grid:
+            v.check_weights(w, grid, 0)
+            weights = w.reshape(-1)
         else:
             raise ValueError(f"weights must have the shape of y {y64.shape} or of its grid "
                              f"{grid}; got {w.shape}")
@@ -562,10 +565,10 @@ def dag_kkt_violation(y, fit, edges, *, weights=None, increasing=True):
     if not increasing:
         pairs = pairs[:, ::-1]
     w64, _ = v.check_weights(weights, y64.shape, y64.ndim - 1)
+    if y64.size == 0:
+        return 0.0
     rows_y, rows_fit = y64.reshape(-1, n), fit64.reshape(-1, n)
     rows_w = np.ones((1, n)) if w64 is None else w64.reshape(-1, n)
-    if rows_y.size == 0:
-        return 0.0
     value_scale = largest_y or 1.0
     mass_scale = value_scale * float(rows_w.sum(axis=1).max())
     worst = 0.0
