@@ -1,6 +1,7 @@
 """Isotonic regression on any DAG: oracle checks, cross-checks with the tree and chain
 solvers, the KKT certificate, the grid helpers and argument validation."""
 
+import inspect
 import subprocess
 import sys
 
@@ -379,3 +380,16 @@ def test_missing_flow_library_says_how_to_install(monkeypatch):
     # Validation errors still come first and need no library.
     with pytest.raises(ValueError, match="cycle"):
         isotree.dag_isotonic_regression([2.0, 1.0], [(1, 0), (0, 1)])
+
+
+@pytest.mark.skipif("edges" not in inspect.signature(isotree.kkt_violation).parameters,
+                    reason="kkt_violation(edges=...) dispatches here once merged")
+def test_kkt_violation_dispatches_edges():
+    y, edges = np.array([0.0, 1.0, 3.0, 2.0]), [(0, 1), (0, 2), (1, 3), (2, 3)]
+    fit = isotree.dag_isotonic_regression(y, edges)
+    assert isotree.kkt_violation(y, fit, edges=edges) == dag_kkt_violation(y, fit, edges)
+    assert isotree.kkt_violation(y, y, edges=edges, weights=np.ones(4)) > 0.01
+    flipped = np.asarray(edges)[:, ::-1]
+    assert isotree.kkt_violation(y, fit, edges=flipped, increasing=False) == 0.0
+    with pytest.raises(TypeError, match="parent"):
+        isotree.kkt_violation(y, fit, [-1, 0, 0, 1], edges=edges)
