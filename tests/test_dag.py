@@ -1,6 +1,7 @@
 """Isotonic regression on any DAG: oracle checks, cross-checks with the tree and chain
 solvers, the KKT certificate, the grid helpers and argument validation."""
 
+import importlib.util
 import inspect
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from isotree.testing import qp_isotonic
 
 from .strategies import forests, tree_edges, values, weights
 
-pytest.importorskip("maxflow")
+# Validation and the missing-library message need no max-flow library; solving does.
+needs_flow = pytest.mark.skipif(importlib.util.find_spec("maxflow") is None,
+                                reason="needs the dag extra (PyMaxflow)")
 
 KINDS = ("random", "grid", "bipartite", "layered", "diamonds", "empty")
 
@@ -73,6 +76,7 @@ def assert_same_partition(a, b):
     np.testing.assert_array_equal(a[:, None] == a[None, :], b[:, None] == b[None, :])
 
 
+@needs_flow
 @given(dags(), st.data())
 def test_matches_the_qp_oracle(dag, data):
     n, edges = dag
@@ -93,6 +97,7 @@ def test_matches_the_qp_oracle(dag, data):
     assert dag_kkt_violation(y, fit, edges, weights=w) <= 1e-12 * n
 
 
+@needs_flow
 @given(dags(), st.integers(0, 2**32 - 1))
 def test_certificate_flags_wrong_fits(dag, seed):
     n, edges = dag
@@ -110,6 +115,7 @@ def test_certificate_flags_wrong_fits(dag, seed):
     assert (dag_kkt_violation(y, y, edges) == 0.0) == feasible
 
 
+@needs_flow
 @given(forests(max_n=80), st.booleans(), st.data())
 def test_trees_as_dags_match_the_tree_solver(parent, increasing, data):
     n = parent.shape[0]
@@ -125,6 +131,7 @@ def test_trees_as_dags_match_the_tree_solver(parent, increasing, data):
         assert_same_partition(blocks, tree_blocks)
 
 
+@needs_flow
 @given(st.integers(1, 200), st.booleans(), st.integers(0, 2**32 - 1))
 def test_chains_as_dags_match_pava(n, increasing, seed):
     rng = np.random.default_rng(seed)
@@ -138,6 +145,7 @@ def test_chains_as_dags_match_pava(n, increasing, seed):
     np.testing.assert_array_equal(blocks, chain_blocks)  # both: first index of the run
 
 
+@needs_flow
 def test_literal_examples():
     # The diamond with every edge broken pools everything; a node with two parents is
     # pooled with the smaller one only.
@@ -151,6 +159,7 @@ def test_literal_examples():
         isotree.grid_isotonic_regression([[3.0, 1.0], [2.0, 0.0]]), [[1.5, 1.5], [1.5, 1.5]])
 
 
+@needs_flow
 def test_isolated_nodes_keep_their_values_and_empty_inputs():
     y = np.array([5.0, 1.0, 2.0, -7.0])
     fit, blocks = isotree.dag_isotonic_regression(y, [(1, 2)], return_blocks=True)
@@ -162,6 +171,7 @@ def test_isolated_nodes_keep_their_values_and_empty_inputs():
     assert isotree.dag_isotonic_regression(np.empty((0, 3)), [(0, 1)]).shape == (0, 3)
 
 
+@needs_flow
 def test_duplicate_edges_change_nothing():
     rng = np.random.default_rng(1)
     edges = make_dag("random", 30, rng)
@@ -171,6 +181,7 @@ def test_duplicate_edges_change_nothing():
                                   isotree.dag_isotonic_regression(y, edges))
 
 
+@needs_flow
 def test_batches_dtypes_and_no_mutation():
     rng = np.random.default_rng(2)
     edges = make_dag("layered", 40, rng)
@@ -196,6 +207,7 @@ def test_batches_dtypes_and_no_mutation():
     isotree.dag_isotonic_regression(readonly[:, ::2, ::-1], edges)  # strided, read-only
 
 
+@needs_flow
 def test_many_rows_in_several_networks(monkeypatch):
     # Force one flow network per few rows: results must not depend on the chunking.
     rng = np.random.default_rng(3)
@@ -208,6 +220,7 @@ def test_many_rows_in_several_networks(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+@needs_flow
 def test_extreme_scales():
     rng = np.random.default_rng(4)
     edges = make_dag("random", 25, rng)
@@ -221,6 +234,7 @@ def test_extreme_scales():
     np.testing.assert_allclose(fit, qp_isotonic(y, edges, w), rtol=1e-7, atol=1e-9)
 
 
+@needs_flow
 @pytest.mark.slow
 def test_large_grid_is_certified():
     rng = np.random.default_rng(5)
@@ -236,6 +250,7 @@ def test_large_grid_is_certified():
     assert dag_kkt_violation(y.ravel(), fit.ravel() * 1.001, edges, weights=w.ravel()) > 1e-6
 
 
+@needs_flow
 @pytest.mark.slow
 def test_large_random_dag_is_certified():
     rng = np.random.default_rng(6)
@@ -267,6 +282,7 @@ def test_grid_edges():
         isotree.grid_edges((2.5, 1))
 
 
+@needs_flow
 @given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 3), st.integers(0, 2**32 - 1))
 def test_grid_regression_matches_the_oracle_on_each_problem(rows, cols, batch, seed):
     rng = np.random.default_rng(seed)
@@ -284,6 +300,7 @@ def test_grid_regression_matches_the_oracle_on_each_problem(rows, cols, batch, s
         np.testing.assert_array_equal(blocks[:, k, :].ravel(), dag_blocks)
 
 
+@needs_flow
 def test_grid_regression_arguments():
     y = np.arange(12.0)[::-1].reshape(3, 4)
     full = isotree.grid_isotonic_regression(y, weights=np.ones((3, 4)))
@@ -324,6 +341,7 @@ def test_bad_edges(edges, error, match):
         isotree.dag_isotonic_regression([1.0, 2.0, 3.0], edges)
 
 
+@needs_flow
 def test_integral_float_edges_are_accepted():
     np.testing.assert_array_equal(
         isotree.dag_isotonic_regression([1.0, 2.0], np.array([[0.0, 1.0]])), [1.5, 1.5])
@@ -351,6 +369,7 @@ def test_weights_are_keyword_only():
         isotree.dag_isotonic_regression([1.0, 2.0], [(0, 1)], [1.0, 1.0])
 
 
+@needs_flow
 def test_certificate_arguments():
     edges = [(0, 1)]
     with pytest.raises(ValueError, match="fit must have the shape of y"):
@@ -384,6 +403,7 @@ def test_missing_flow_library_says_how_to_install(monkeypatch):
 
 @pytest.mark.skipif("edges" not in inspect.signature(isotree.kkt_violation).parameters,
                     reason="kkt_violation(edges=...) dispatches here once merged")
+@needs_flow
 def test_kkt_violation_dispatches_edges():
     y, edges = np.array([0.0, 1.0, 3.0, 2.0]), [(0, 1), (0, 2), (1, 3), (2, 3)]
     fit = isotree.dag_isotonic_regression(y, edges)
