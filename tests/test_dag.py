@@ -301,6 +301,19 @@ def test_grid_regression_matches_the_oracle_on_each_problem(rows, cols, batch, s
 
 
 @needs_flow
+def test_three_dimensional_grid_matches_the_oracle():
+    rng = np.random.default_rng(8)
+    y = rng.normal(size=(3, 4, 3)) + 0.3 * np.arange(3)[:, None, None]
+    w = 10.0 ** rng.uniform(-2, 2, y.shape)
+    directions = (True, False, True)
+    fit = isotree.grid_isotonic_regression(y, weights=w, increasing=directions)
+    expected = qp_isotonic(y.ravel(), isotree.grid_edges(y.shape, directions), w.ravel())
+    np.testing.assert_allclose(fit.ravel(), expected, rtol=1e-9, atol=1e-9)
+    assert np.all(np.diff(fit, axis=0) >= 0) and np.all(np.diff(fit, axis=1) <= 0)
+    assert np.all(np.diff(fit, axis=2) >= 0)
+
+
+@needs_flow
 def test_grid_regression_arguments():
     y = np.arange(12.0)[::-1].reshape(3, 4)
     full = isotree.grid_isotonic_regression(y, weights=np.ones((3, 4)))
