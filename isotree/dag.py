@@ -20,6 +20,7 @@ are solved independently. A block none of whose upper sets gains anything takes 
 number of max-flow calls is the depth of the recursion, not the number of blocks.
 """
 
+import functools
 import math
 import operator
 
@@ -29,6 +30,7 @@ from scipy.sparse.csgraph import connected_components
 
 from . import _flow
 from . import _validate as v
+from ._xp.common import namespace
 
 __all__ = ["dag_isotonic_regression", "dag_kkt_violation", "grid_edges",
            "grid_isotonic_regression"]
@@ -158,7 +160,8 @@ def dag_isotonic_regression(y, edges, *, weights=None, return_blocks=False):
     The max-flow library is PyMaxflow (Boykov & Kolmogorov 2004), an optional dependency.
     Its cost grows with the distance over which values are pooled: long chains that pool
     into few blocks are its slow case (a chain of 10^4 pooled into one block: about 2 s),
-    so prefer the chain and tree solvers where the order is one.
+    so prefer the chain and tree solvers where the order is one. Arrays of PyTorch, CuPy or
+    JAX are copied to the host and the results back to their device.
 
     References
     ----------
@@ -192,6 +195,23 @@ def dag_isotonic_regression(y, edges, *, weights=None, return_blocks=False):
     (array([4., 2., 2.]), array([0, 1, 1]))
     """
     return_blocks = v.check_flag(return_blocks, "return_blocks")
+    solve = functools.partial(_dag_on_host, return_blocks=return_blocks)
+    return _run_on_host(solve, y, edges, weights)
+
+
+def _run_on_host(solve, *arrays):
+    """``solve(*arrays)``, with arrays of other libraries (PyTorch, CuPy, JAX) copied to the
+    host and the result copied back: the flow library runs on the CPU."""
+    xp = namespace(*arrays)
+    if xp is None:
+        return solve(*arrays)
+    from ._xp import api
+
+    return api.on_host(xp, solve, *arrays)
+
+
+def _dag_on_host(y, edges, weights, return_blocks):
+    """:func:`dag_isotonic_regression` on host arrays."""
     y64, out_dtype, largest_y = v.check_values(y)
     n = y64.shape[-1]
     pairs = check_edges(edges, n)
@@ -459,6 +479,14 @@ def grid_isotonic_regression(y, *, weights=None, increasing=True, axes=None,
     array([[0.5, 2. , 2. ],
            [0.5, 2. , 4. ]])
     """
+    return_blocks = v.check_flag(return_blocks, "return_blocks")
+    solve = functools.partial(_grid_on_host, increasing=increasing, axes=axes,
+                              return_blocks=return_blocks)
+    return _run_on_host(solve, y, weights)
+
+
+def _grid_on_host(y, weights, increasing, axes, return_blocks):
+    """:func:`grid_isotonic_regression` on host arrays."""
     y64, _, _ = v.check_values(y)
     if axes is None:
         axes = tuple(range(y64.ndim))
@@ -483,8 +511,8 @@ def grid_isotonic_regression(y, *, weights=None, increasing=True, axes=None,
         else:
             raise ValueError(f"weights must have the shape of y {y64.shape} or of its grid "
                              f"{grid}; got {w.shape}")
-    result = dag_isotonic_regression(moved.reshape(flat_shape), grid_edges(grid, directions),
-                                     weights=weights, return_blocks=return_blocks)
+    result = _dag_on_host(moved.reshape(flat_shape), grid_edges(grid, directions), weights,
+                          return_blocks)
     if return_blocks:
         fit, labels = result
         return (np.moveaxis(fit.reshape(moved.shape), last, axes),
@@ -559,6 +587,12 @@ def dag_kkt_violation(y, fit, edges, *, weights=None, increasing=True):
     True
     """
     increasing = v.check_flag(increasing, "increasing")
+    solve = functools.partial(_kkt_on_host, increasing=increasing)
+    return _run_on_host(solve, y, fit, edges, weights)
+
+
+def _kkt_on_host(y, fit, edges, weights, increasing):
+    """:func:`dag_kkt_violation` on host arrays."""
     y64, _, largest_y = v.check_values(y)
     fit64, _, _ = v.check_values(fit, "fit")
     if fit64.shape != y64.shape:

@@ -426,3 +426,18 @@ def test_kkt_violation_dispatches_edges():
     assert isotree.kkt_violation(y, fit, edges=flipped, increasing=False) == 0.0
     with pytest.raises(TypeError, match="parent"):
         isotree.kkt_violation(y, fit, [-1, 0, 0, 1], edges=edges)
+
+
+@needs_flow
+def test_tensors_make_a_host_round_trip():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("array_api_compat")
+    y = torch.tensor([[3.0, 1.0], [2.0, 0.0]], dtype=torch.float32)
+    fit, blocks = isotree.grid_isotonic_regression(y, return_blocks=True)
+    assert isinstance(fit, torch.Tensor) and fit.dtype == torch.float32
+    np.testing.assert_array_equal(fit.numpy(), np.full((2, 2), 1.5, np.float32))
+    assert isinstance(blocks, torch.Tensor) and bool((blocks == 0).all())
+    edges = torch.tensor([[1, 0]])
+    fit = isotree.dag_isotonic_regression(torch.tensor([2.0, 1.0], dtype=torch.float64), edges)
+    assert isinstance(fit, torch.Tensor)
+    assert dag_kkt_violation(torch.tensor([2.0, 1.0]), torch.tensor([1.5, 1.5]), edges) == 0.0
