@@ -36,7 +36,7 @@ __all__ = ["dag_isotonic_regression", "dag_kkt_violation", "grid_edges",
            "grid_isotonic_regression"]
 
 # Rows of a batch solved together in one flow network: at most this many nodes + edges.
-_NETWORK_SIZE = 1 << 21
+_NETWORK_SIZE = 1 << 20
 _EPS = np.finfo(np.float64).eps
 
 
