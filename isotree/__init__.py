@@ -2,6 +2,7 @@
 
 from . import ida, testing  # noqa: F401  (subpackages reachable as isotree.ida, ...)
 
+from .dag import dag_isotonic_regression, grid_edges, grid_isotonic_regression
 from .solvers import (isotonic_regression, kkt_violation, star_isotonic_regression,
                       tree_isotonic_regression)
 from .tree import Tree
@@ -10,6 +11,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tree",
+    "dag_isotonic_regression",
+    "grid_edges",
+    "grid_isotonic_regression",
     "isotonic_regression",
     "kkt_violation",
     "star_isotonic_regression",

@@ -431,7 +431,7 @@ def _check_tree_length(y, tree, name="y"):
                          f"({tree.n_nodes}); got {got}")
 
 
-def kkt_violation(y, fit, parent, *, weights=None, increasing=True):
+def kkt_violation(y, fit, parent=None, *, edges=None, weights=None, increasing=True):
     r"""How far `fit` is from the isotonic regression of `y` on a tree: 0 means optimal.
 
     An O(n) certificate that needs no second solver. For the orientation
@@ -448,8 +448,13 @@ def kkt_violation(y, fit, parent, *, weights=None, increasing=True):
         The data.
     fit : array-like of the shape of `y`
         A candidate fit.
-    parent : array-like of int of shape (n,) or Tree
+    parent : array-like of int of shape (n,) or Tree, default=None
         The tree (see :func:`tree_isotonic_regression`).
+    edges : array-like of int of shape (m, 2), default=None
+        Instead of `parent`, any partial order given as edges ``(u, v)`` meaning
+        ``fit[u] >= fit[v]`` (see :func:`isotree.dag_isotonic_regression`); checked by
+        :func:`isotree.dag.dag_kkt_violation` (two max-flows per row; needs the ``dag``
+        extra).
     weights : array-like of shape (n,) or the shape of `y`, default=None
         The weights of the problem.
     increasing : bool, default=True
@@ -483,6 +488,14 @@ def kkt_violation(y, fit, parent, *, weights=None, increasing=True):
     True
     """
     increasing = v.check_flag(increasing, "increasing")
+    if edges is not None:
+        if parent is not None:
+            raise TypeError("kkt_violation takes parent (a tree) or edges (a DAG), not both")
+        from .dag import dag_kkt_violation
+
+        return dag_kkt_violation(y, fit, edges, weights=weights, increasing=increasing)
+    if parent is None:
+        raise TypeError("kkt_violation needs parent (a tree) or edges (a DAG)")
     xp = namespace(y, fit, parent, weights)
     if xp is not None:
         from ._xp import api
