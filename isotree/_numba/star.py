@@ -142,10 +142,17 @@ def star_row(y, w, root, sy, sw, fit, labels, values, weights, index):
         if hits == 0:
             continue
         for i in range(start, stop):
-            if i != root:
-                keep, running_sum, running_w = _prune_step(
-                    y[i] * sy, 1.0 if unit else w[i] * sw, i, values, weights, index, keep,
-                    running_sum, running_w)
+            v = y[i] * sy
+            # Branchy here (unlike _prune_step): inside a block with a hit, most entries
+            # still stay below the running mean.
+            if v * running_w > running_sum and i != root:
+                wi = 1.0 if unit else w[i] * sw
+                running_sum += wi * v
+                running_w += wi
+                values[keep] = v
+                weights[keep] = wi
+                index[keep] = i
+                keep += 1
     t, first = star_search(root_sum, root_w, values, weights, index, keep)
     # Every entry not pooled is min(y, t) (never above t, not even by round-off); the
     # pooled ones, few, are then set to t exactly.
