@@ -30,15 +30,16 @@ TIES = ("primary", "secondary", "tertiary")  # their index is the kernel's mode 
 # "No weights": the kernels read a (1, 0) weight array as all ones.
 _UNIT = np.empty((1, 0))
 # The factors of every row when no row needs scaling (kernels never write them).
-_NO_SCALE = {1.0: np.array([[1.0, 1.0]]), -1.0: np.array([[-1.0, 1.0]])}
+_NO_SCALE = {1.0: np.array([[1.0, 1.0, 1.0]]), -1.0: np.array([[-1.0, 1.0, 1.0]])}
 
 
 class _Rows:
     """A validated batch laid out as rows along ``axis``.
 
     ``y`` is (m, n) float64, C-contiguous; ``w`` is (m, n), (1, n) shared, or ``_UNIT``;
-    ``scale`` holds every row's factors ``(sign * 2**a, 2**b)`` for y and w, or one shared
-    row ``(sign, 1)`` when no row needs scaling (the common case).
+    ``scale`` holds every row's factors ``(sign * 2**a, 2**b)`` for y and w and a flag (1.0:
+    products of its sums stay finite), or one shared row ``(sign, 1, 1)`` when no row needs
+    more (the common case).
     """
 
     def __init__(self, y, weights, axis, *, sign):
@@ -61,7 +62,7 @@ class _Rows:
             else:
                 moved_w = w64 if self.axis == w64.ndim - 1 else np.moveaxis(w64, self.axis, -1)
                 self.w = np.ascontiguousarray(moved_w.reshape(m, n))
-        scale = np.empty((m, 2))
+        scale = np.empty((m, 3))
         bad_y, bad_w, scaled = scan_rows(self.y.view(np.uint64), self.w.view(np.uint64),
                                          sign, scale)
         if bad_y:
@@ -83,7 +84,7 @@ class _Rows:
             w = np.ones((1, self.y.shape[1]))
         else:
             w = self.w if columns is None else self.w[:, columns]
-            w = np.ascontiguousarray(w * self.scale[:, 1:])
+            w = np.ascontiguousarray(w * self.scale[:, 1:2])
         return np.ascontiguousarray(y), w
 
     def lay_out_like(self, values, name):

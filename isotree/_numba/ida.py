@@ -144,7 +144,7 @@ def ida_row(z, mass, bits, magnitude, method, n_iter, fit, labels, ints, floats)
         uz[j] = z[upper[j]]
     ufit = floats[1]
     ulabels = ints[1]
-    pava_row(uz[:k], uz[:0], 1.0, 1.0, ufit[:k], ulabels[:k], floats[2], floats[3],
+    pava_row(uz[:k], uz[:0], 1.0, 1.0, False, ufit[:k], ulabels[:k], floats[2], floats[3],
              ints[2])
     # The lowest upper blocks act as the root of a star over the bottom level G. Pooling
     # entries of G raises the root's value t; while t exceeds the next block's mean, that

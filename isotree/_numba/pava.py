@@ -20,11 +20,14 @@ from ._jit import batched, jit, thread_slot
 
 
 @jit
-def pava_row(y, w, sy, sw, fit, labels, block_sum, block_w, block_start):
+def pava_row(y, w, sy, sw, products, fit, labels, block_sum, block_w, block_start):
     """Solve one row into ``fit`` and, if ``labels`` is not empty, block ids (first index).
 
     The row solved is ``y * sy`` with weights ``w * sw`` (unit weights when ``w`` is
-    empty); ``fit`` gets the fit of ``y``, i.e. the means divided by ``sy``.
+    empty); ``fit`` gets the fit of ``y``, i.e. the means divided by ``sy``. ``products``
+    says that a block sum times a weight sum cannot overflow (see
+    :func:`isotree._numba.scaling.row_shifts`), so violations may be tested without a
+    division.
     ``block_sum``, ``block_w``, ``block_start`` are scratch of length ``len(y)``; ``fit``
     doubles as the stack of block means (block b's mean sits in ``fit[b]``, and b never
     exceeds the first index of block b). Returns the number of blocks.
@@ -51,8 +54,16 @@ def pava_row(y, w, sy, sw, fit, labels, block_sum, block_w, block_start):
         # Look back: pool the stacked blocks whose mean is strictly larger (ties stay apart).
         # Compared as rounded means, so the stored means never decrease, not even by one
         # unit in the last place; one test decides both the pooling and the block's start.
-        mean = s / sw_block if k > i + 1 else y[i] * sy
+        # First by cross-multiplied sums (no division per pooled block), then once more on
+        # the rounded means, which rarely pools again but keeps the means sorted exactly.
         start_known = False
+        while nb > 0 and (block_sum[nb - 1] * sw_block > s * block_w[nb - 1] if products
+                          else fit[nb - 1] > s / sw_block):
+            nb -= 1
+            s += block_sum[nb]
+            sw_block += block_w[nb]
+            start_known = True
+        mean = s / sw_block if k > i + 1 or start_known else y[i] * sy
         while nb > 0 and fit[nb - 1] > mean:
             nb -= 1
             s += block_sum[nb]
@@ -87,7 +98,7 @@ def pava_rows(y, w, scale, fit, labels, floats, ints):
     """Solve every row of ``y`` (m, n).
 
     ``w`` is (m, n), (1, n) shared by all rows, or (1, 0) for unit weights; ``scale`` is
-    (m, 2) or (1, 2) shared: each row's factors for y and w. ``labels`` is (m, n), or (m, 0)
+    (m, 3) or (1, 3) shared: each row's factors for y and w and its products flag. ``labels`` is (m, n), or (m, 0)
     when the caller does not want block ids. Scratch: ``floats`` (threads, 2, n) and
     ``ints`` (threads, n), one slice per thread of the pool.
     """
@@ -97,5 +108,5 @@ def pava_rows(y, w, scale, fit, labels, floats, ints):
     for r in prange(m):
         slot = thread_slot()
         k = r * scale_step
-        pava_row(y[r], w[r * w_step], scale[k, 0], scale[k, 1], fit[r], labels[r],
-                 floats[slot, 0], floats[slot, 1], ints[slot])
+        pava_row(y[r], w[r * w_step], scale[k, 0], scale[k, 1], scale[k, 2] != 0.0, fit[r],
+                 labels[r], floats[slot, 0], floats[slot, 1], ints[slot])

@@ -22,7 +22,8 @@ LOW = -LIMIT // 2  # rows whose largest value or weight lies below 2**LOW are li
 @jit
 def row_shifts(exp_y, exp_w, exp_w_min, n):
     """Power-of-two exponents ``(shift_y, shift_w)`` for one row (see the module), from the
-    exponents of its largest |y| (0 if all are 0), largest and smallest weight."""
+    exponents of its largest |y| (0 if all are 0), largest and smallest weight, and whether
+    products of a sum of ``w * y`` and a sum of weights stay finite after them."""
     log_n = 1
     while (1 << log_n) <= n:
         log_n += 1
@@ -45,17 +46,20 @@ def row_shifts(exp_y, exp_w, exp_w_min, n):
         take_y = min(excess, exp_y + shift_y - LOW, LIMIT + shift_y)
         shift_y -= take_y
         shift_w = max(shift_w - (excess - take_y), -LIMIT)
-    return shift_y, shift_w
+    # Can a block sum times a weight sum (the chain kernel's cross-multiplied test) overflow?
+    products = exp_y + shift_y + 2 * (exp_w + shift_w + log_n) <= LIMIT
+    return shift_y, shift_w, products
 
 
 @jit
 def scan_rows(y, w, sign, scale):
     """Check ``y`` (m, n) and ``w`` ((m or 1), n, or (1, 0) for unit weights), both float64
-    read as uint64 bits (see :mod:`isotree._numba.checks`), and fill ``scale`` (m, 2) with
-    each row's factors ``(sign * 2**shift_y, 2**shift_w)``.
+    read as uint64 bits (see :mod:`isotree._numba.checks`), and fill ``scale`` (m, 3) with
+    each row's factors ``(sign * 2**shift_y, 2**shift_w)`` and 1.0 where products of its
+    sums stay finite (else 0.0).
 
-    Returns ``(y has a NaN or inf, w has a bad weight, any row scaled)``; a bad weight is
-    not finite or not > 0.
+    Returns ``(y has a NaN or inf, w has a bad weight, any row not plain)``: a bad weight is
+    not finite or not > 0; a plain row has factors ``(sign, 1)`` and safe products.
     """
     m, n = y.shape
     magnitude = np.uint64(0x7FFFFFFFFFFFFFFF)
@@ -87,8 +91,9 @@ def scan_rows(y, w, sign, scale):
             bad += b >= inf
         if bad:
             return True, False, False
-        shift_y, shift_w = row_shifts(exponent64(largest), exp_w, exp_w_min, n)
+        shift_y, shift_w, products = row_shifts(exponent64(largest), exp_w, exp_w_min, n)
         scale[r, 0] = sign * math.ldexp(1.0, shift_y)
         scale[r, 1] = math.ldexp(1.0, shift_w)
-        scaled |= shift_y != 0 or shift_w != 0
+        scale[r, 2] = 1.0 if products else 0.0
+        scaled |= shift_y != 0 or shift_w != 0 or not products
     return False, False, scaled

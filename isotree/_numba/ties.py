@@ -26,7 +26,7 @@ def ties_row(y, w, x, mode, fit, labels, group_y, group_w, group_fit, group_labe
     """One sorted row. Scratch: the group_* and block_* arrays, length n each."""
     n = y.shape[0]
     if mode == PRIMARY:
-        pava_row(y, w, 1.0, 1.0, fit, labels, block_sum, block_w, block_start)
+        pava_row(y, w, 1.0, 1.0, False, fit, labels, block_sum, block_w, block_start)
         return
     # Tie groups: weighted mean and weight. A group of one entry keeps its value exactly
     # (w * y / w need not round back to y), so its offset below is exactly zero.
@@ -45,7 +45,8 @@ def ties_row(y, w, x, mode, fit, labels, group_y, group_w, group_fit, group_labe
             g += 1
             single = i + 1 == n or x[i + 1] != x[i]
             group_y[g] = y[i] if single else group_y[g] / group_w[g]
-    pava_row(group_y[:n_groups], group_w[:n_groups], 1.0, 1.0, group_fit[:n_groups],
+    pava_row(group_y[:n_groups], group_w[:n_groups], 1.0, 1.0, False,
+             group_fit[:n_groups],
              group_labels[:n_groups], block_sum, block_w, block_start)
     # Expand, walking the groups again; a block is named after its first sorted entry.
     with_labels = labels.shape[0] == n
