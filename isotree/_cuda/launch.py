@@ -1,0 +1,123 @@
+"""Launch the CUDA kernels on 2-D rows of an array library; outputs stay in that library.
+
+Every function takes the array namespace ``xp`` (``array_api_compat``'s PyTorch or CuPy on a
+GPU; NumPy under Numba's CUDA simulator, which is how the tests run these on a CPU) and
+(m, n) rows already validated by :mod:`isotree._xp.api`. Inputs are read in their own
+dtype; the fit comes back in it, labels as int64, all allocated with ``xp`` on the input's
+device: nothing is copied to the host. PyTorch tensors and CuPy arrays reach the kernels
+through ``__cuda_array_interface__`` (no copy).
+"""
+
+import math
+
+from numba import cuda
+
+from .._xp.common import device_of, take_rows
+from . import kernels
+
+ROW_THREADS = 128  # threads per block for the one-row-per-thread chain kernel
+
+
+def _view(a):
+    """What a kernel launch accepts: the array itself (CuPy, NumPy under the simulator) or
+    a PyTorch tensor without autograd history (whose interface refuses one that has it)."""
+    detach = getattr(a, "detach", None)
+    return detach() if detach is not None else a
+
+
+def block_threads(n, threads=None):
+    """Threads per block for the one-row-per-block kernels: a power of two (the shared
+    reductions need one), about a quarter of the row, between one warp and THREADS."""
+    if threads is None:
+        threads = 1 << max(5, min(int(math.log2(kernels.THREADS)),
+                                  math.ceil(math.log2(max(n // 4, 1)))))
+    if threads & (threads - 1) or not 1 <= threads <= kernels.THREADS:
+        raise ValueError(f"threads must be a power of two <= {kernels.THREADS}; got {threads}")
+    return threads
+
+
+def _grid(rows):
+    return max(1, min(rows, 65535))
+
+
+def _empty(xp, shape, dtype, like):
+    return xp.empty(shape, dtype=dtype, device=device_of(like))
+
+
+def chain(xp, y, w, sign, with_labels):
+    """Increasing fit of ``sign * y`` (m, n) rows; ``w`` (m or 1, n). Returns (fit, labels);
+    labels (block's first index) only when ``with_labels``, else None."""
+    m, n = y.shape
+    fit = _empty(xp, (m, n), y.dtype, y)
+    labels = _empty(xp, (m, n) if with_labels else (m, 0), xp.int64, y)
+    if m and n:
+        scratch = [_empty(xp, (m, n), xp.float64, y) for _ in range(3)]
+        start = _empty(xp, (m, n), xp.int32, y)
+        blocks = (m + ROW_THREADS - 1) // ROW_THREADS
+        kernels.chain_kernel[_grid(blocks), ROW_THREADS](
+            _view(y), _view(w), float(sign), fit, labels, *scratch, start)
+    return fit, (labels if with_labels else None)
+
+
+def predictor(xp, y, w, x, sign, with_labels):
+    """Fit under the order of ``x`` with primary ties: sort each row by (x, sign * y) with
+    the library's stable sort, solve the chains, and scatter back."""
+    m, n = y.shape
+    by_y = xp.argsort(sign * y, axis=1, stable=True)
+    by_x = xp.argsort(take_rows(xp, x, by_y), axis=1, stable=True)
+    order = take_rows(xp, by_y, by_x)
+    w_full = xp.broadcast_to(w, (m, n))
+    fit_sorted, labels_sorted = chain(xp, take_rows(xp, y, order),
+                                      take_rows(xp, w_full, order), sign, with_labels)
+    back = xp.argsort(order, axis=1, stable=True)
+    fit = take_rows(xp, fit_sorted, back)
+    if not with_labels:
+        return fit, None
+    # A sorted position names its block; report the original index of that entry.
+    return fit, take_rows(xp, take_rows(xp, order, labels_sorted), back)
+
+
+def star(xp, y, w, roots, sign, with_labels, threads=None):
+    """Star fit of (m, n) rows with ``roots`` (m,) the maximum of ``sign * y``."""
+    m, n = y.shape
+    fit = _empty(xp, (m, n), y.dtype, y)
+    labels = _empty(xp, (m, n) if with_labels else (m, 0), xp.int64, y)
+    if m and n:
+        kernels.star_kernel[_grid(m), block_threads(n, threads)](
+            _view(y), _view(w), _view(roots), float(sign), fit, labels)
+    return fit, (labels if with_labels else None)
+
+
+def ida(xp, z, mass, exact, n_iter, with_labels, threads=None):
+    """IDA fit of logits ``z`` (B, c) on ``mass``: exact, or ``n_iter`` approximate steps.
+
+    Rows with at most ``kernels.SLOTS`` entries above their lowest mass (Mixup, CutMix,
+    k-way mixes) are solved in one pass; if any row has more, the whole batch is solved
+    again from its (mass, logit) order, sorted by the library (one host synchronisation
+    on the largest count, as on the array-API path).
+    """
+    b, c = z.shape
+    fit = _empty(xp, (b, c), z.dtype, z)
+    labels = _empty(xp, (b, c) if with_labels else (b, 0), xp.int64, z)
+    if not (b and c):
+        return fit, (labels if with_labels else None)
+    counts = _empty(xp, (b,), xp.int32, z)
+    grid, block = _grid(b), block_threads(c, threads)
+    zv, mv = _view(z), _view(mass)
+    kernels.ida_kernel[grid, block](zv, mv, bool(exact), int(n_iter), fit, labels, counts)
+    if int(xp.max(counts)) > kernels.SLOTS:
+        by_z = xp.argsort(zv, axis=1, stable=True)
+        by_mass = xp.argsort(take_rows(xp, mv, by_z), axis=1, stable=True)
+        order = take_rows(xp, by_z, by_mass)
+        floats = [_empty(xp, (b, c), xp.float64, z) for _ in range(5)]
+        ints = [_empty(xp, (b, c), xp.int32, z) for _ in range(2)]
+        uz, ufit, bsum, bw, bmean = floats
+        ulab, bstart = ints
+        kernels.ida_sorted_kernel[grid, block](zv, mv, order, bool(exact), int(n_iter), fit,
+                                               labels, uz, ufit, ulab, bsum, bw, bmean,
+                                               bstart)
+    return fit, (labels if with_labels else None)
+
+
+def synchronize():
+    cuda.synchronize()
