@@ -104,7 +104,9 @@ def assert_blocks_are_means(fit, labels, y, weights=None, rtol=1e-12):
         for label in np.unique(label_row):
             members = label_row == label
             assert members[label]
-            mean = np.sum(w_row[members] * y_row[members]) / np.sum(w_row[members])
+            scale = np.ldexp(1.0, -int(np.frexp(np.abs(y_row).max())[1]))  # no overflow
+            mean = np.sum(w_row[members] * (scale * y_row[members])) / np.sum(
+                w_row[members]) / scale
             np.testing.assert_allclose(fit_row[members], mean, rtol=rtol,
                                        atol=rtol * np.abs(y_row).max())
 

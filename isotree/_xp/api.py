@@ -14,6 +14,7 @@ array type, float dtype and device. Three routes, decided per call:
 """
 
 import functools
+import math
 
 from .. import _validate as v
 from .chain import chain_rows, predictor_rows
@@ -250,8 +251,8 @@ def _logit_rows(xp, z, mass, own_dtype):
     check_nonnegative(xp, m, "mass")
     shape = tuple(z.shape)
     acc = _kernel_dtype(xp, z.dtype) if own_dtype else accumulator(xp)
-    c = shape[-1]
-    return xp.reshape(xp.astype(z, acc), (-1, c)), xp.reshape(m, (-1, c)), shape, z.dtype
+    flat = (math.prod(shape[:-1]), shape[-1])  # not -1: the class axis may be empty
+    return xp.reshape(xp.astype(z, acc), flat), xp.reshape(m, flat), shape, z.dtype
 
 
 def logits(xp, z, mass, method, n_iter, return_blocks):
