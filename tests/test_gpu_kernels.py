@@ -175,6 +175,27 @@ def test_star_kernel(kernels):
 
 
 @needs_kernels
+def test_star_kernel_split_over_blocks(kernels):
+    """Long rows in small batches: each row split over chunks, one launch per step."""
+    from isotree._cuda import launch
+
+    api, xp, dev, threads = kernels
+    rng = np.random.default_rng(6)
+    y = rng.normal(size=(3, 70))
+    y[1] = np.round(y[1] * 2)
+    y[2, :5] = 1.5e308
+    w = rng.uniform(0.2, 5.0, (3, 70))
+    roots = np.array([0, 69, 33])
+    expected, expected_blocks = isotree.star_isotonic_regression(
+        y, roots, weights=w, increasing=False, return_blocks=True)
+    fit, blocks = launch.star(xp, dev(y), dev(w), dev(roots), 1.0, True, threads=threads,
+                              split=True, chunk=16)
+    np.testing.assert_allclose(host(fit), expected, rtol=1e-12, atol=0)
+    assert_blocks_are_means(host(fit), host(blocks), y, w)
+    np.testing.assert_array_equal(host(blocks)[0], expected_blocks[0])
+
+
+@needs_kernels
 def test_ida_kernels(kernels):
     api, xp, dev, threads = kernels
     rng = np.random.default_rng(3)
@@ -256,6 +277,15 @@ def _signatures():
                                rows(f64), rows(f64), rows(i32))
         yield "star_kernel", (rows(dt), rows(f64), types.Array(i64, 1, "A"), f64, rows(dt),
                               rows(i64))
+        vec = types.Array(i64, 1, "A")
+        yield "star_extremes_kernel", (rows(dt), rows(f64), rows(f64), rows(f64))
+        yield "star_start_kernel", (rows(dt), rows(f64), vec, f64, rows(f64), rows(f64),
+                                    rows(f64))
+        yield "star_partials_kernel", (rows(dt), rows(f64), vec, f64, rows(f64), rows(f64),
+                                       rows(f64), rows(f64))
+        yield "star_step_kernel", (rows(f64), rows(f64), rows(f64), rows(f64),
+                                   types.Array(i32, 1, "A"))
+        yield "star_write_kernel", (rows(dt), vec, f64, rows(f64), rows(dt), rows(i64))
         yield "ida_kernel", (rows(dt), rows(dt), types.boolean, i64, rows(dt), rows(i64),
                              types.Array(i32, 1, "A"))
         yield "ida_sorted_kernel", (rows(dt), rows(dt), rows(i64), types.boolean, i64,

@@ -9,10 +9,13 @@ touches another's. Rows are visited by grid-stride loops, so any grid size is co
 Algorithms (the same as the host kernels, in :mod:`isotree._numba`):
 
 * chain: pool-adjacent-violators with a block stack (Best, Chakravarti & Ubhaya, Math.
-  Program. 47 (1990)), one thread per row, stack in global scratch rows;
+  Program. 47 (1990)), one thread per row (rows laid out as columns, so a warp's reads
+  coalesce), stack in global scratch;
 * star: variable fixing (Michelot 1986; Condat, Math. Program. 158 (2016)) with block-wide
   reductions in shared memory: t <- mean(root and leaves above t), from the root's value,
-  until the pooled set stops changing (then t is exact);
+  until the pooled set stops changing (then t is exact). Long rows in small batches are
+  split over many blocks: partial sums per chunk, one launch per step
+  (:func:`star_partials_kernel`, :func:`star_step_kernel`);
 * IDA: the entries above the lowest mass level ("slots") sorted by (mass, logit) and pooled
   by PAVA (one thread; few slots), then their lowest block is the root of a star over the
   lowest level, grown block by block while t exceeds the next block's mean
@@ -145,30 +148,33 @@ def _pava(values, weights, unit, sign, sy, sw, n, bsum, bw, bmean, bstart):
 
 @cuda.jit
 def chain_kernel(y, w, sign, fit, labels, bsum, bw, bmean, bstart):
-    """Increasing fit of ``sign * y`` per row (one thread per row); ``w`` is (m or 1, n).
+    """Increasing fit of ``sign * y`` per problem, one thread per problem.
 
-    ``labels`` is (m, n) or (m, 0) (then not written); scratch rows ``bsum``, ``bw``,
-    ``bmean`` (float64) and ``bstart`` (int32) are (m, n).
+    Column layout: problem r is column r of ``y`` (n, m), so the threads of a warp read
+    neighbouring addresses. ``w`` is (n, m) or (n, 1); ``labels`` (n, m) or (0, m) (then
+    not written); scratch ``bsum``, ``bw``, ``bmean`` (float64) and ``bstart`` (int32) are
+    (n, m).
     """
-    m, n = y.shape
-    with_labels = labels.shape[1] == n
+    n, m = y.shape
+    with_labels = labels.shape[0] == n
     for r in range(cuda.grid(1), m, cuda.gridsize(1)):
-        wr = r if w.shape[0] > 1 else 0
+        wr = r if w.shape[1] > 1 else 0
         largest_y = 0.0
         largest_w = 0.0
         for i in range(n):
-            largest_y = max(largest_y, abs(float64(y[r, i])))
-            largest_w = max(largest_w, float64(w[wr, i]))
+            largest_y = max(largest_y, abs(float64(y[i, r])))
+            largest_w = max(largest_w, float64(w[i, wr]))
         sy, sw = _scales(largest_y, largest_w, n)
-        nb = _pava(y[r], w[wr], False, sign, sy, sw, n, bsum[r], bw[r], bmean[r], bstart[r])
+        nb = _pava(y[:, r], w[:, wr], False, sign, sy, sw, n, bsum[:, r], bw[:, r],
+                   bmean[:, r], bstart[:, r])
         stop = n
         for b in range(nb - 1, -1, -1):
-            value = sign * (bmean[r, b] / sy)
-            start = bstart[r, b]
+            value = sign * (bmean[b, r] / sy)
+            start = bstart[b, r]
             for i in range(start, stop):
-                fit[r, i] = value
+                fit[i, r] = value
                 if with_labels:
-                    labels[r, i] = start
+                    labels[i, r] = start
             stop = start
 
 
@@ -227,6 +233,127 @@ def star_kernel(y, w, roots, sign, fit, labels):
             if with_labels:
                 labels[r, i] = root if pooled else i
         cuda.syncthreads()
+
+
+@cuda.jit
+def star_extremes_kernel(y, w, partial_y, partial_w):
+    """Split rows: per chunk (block x of row y-block r) the largest |y| and weight."""
+    buf_a = cuda.shared.array(THREADS, float64)
+    buf_b = cuda.shared.array(THREADS, float64)
+    buf_c = cuda.shared.array(THREADS, float64)
+    r = cuda.blockIdx.y
+    n = y.shape[1]
+    wr = r if w.shape[0] > 1 else 0
+    largest_y = 0.0
+    largest_w = 0.0
+    for i in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, n,
+                   cuda.gridDim.x * cuda.blockDim.x):
+        largest_y = max(largest_y, abs(float64(y[r, i])))
+        largest_w = max(largest_w, float64(w[wr, i]))
+    _, largest_y, largest_w = _block_minmax(0.0, largest_y, largest_w, buf_a, buf_b, buf_c)
+    if cuda.threadIdx.x == 0:
+        partial_y[r, cuda.blockIdx.x] = largest_y
+        partial_w[r, cuda.blockIdx.x] = largest_w
+
+
+@cuda.jit
+def star_start_kernel(y, w, roots, sign, partial_y, partial_w, state):
+    """Split rows, one thread per row: the row's scales and starting threshold.
+
+    ``state`` (m, 7) float64: sy, sw, root sum, root weight, t, pooled count of the last
+    step (-1: none yet), 1 while the row still iterates."""
+    r = cuda.grid(1)
+    if r >= y.shape[0]:
+        return
+    largest_y = 0.0
+    largest_w = 0.0
+    for j in range(partial_y.shape[1]):
+        largest_y = max(largest_y, partial_y[r, j])
+        largest_w = max(largest_w, partial_w[r, j])
+    sy, sw = _scales(largest_y, largest_w, y.shape[1])
+    root = roots[r]
+    wr = r if w.shape[0] > 1 else 0
+    root_w = sw * float64(w[wr, root])
+    root_sum = root_w * (sign * sy * float64(y[r, root]))
+    state[r, 0] = sy
+    state[r, 1] = sw
+    state[r, 2] = root_sum
+    state[r, 3] = root_w
+    state[r, 4] = root_sum / root_w
+    state[r, 5] = -1.0
+    state[r, 6] = 1.0
+
+
+@cuda.jit
+def star_partials_kernel(y, w, roots, sign, state, partial_s, partial_w, partial_count):
+    """Split rows: per chunk, the sums over the leaves above the row's current t."""
+    buf_a = cuda.shared.array(THREADS, float64)
+    buf_b = cuda.shared.array(THREADS, float64)
+    buf_c = cuda.shared.array(THREADS, float64)
+    r = cuda.blockIdx.y
+    if state[r, 6] == 0.0:  # the whole block agrees: no thread reaches a barrier alone
+        return
+    n = y.shape[1]
+    wr = r if w.shape[0] > 1 else 0
+    sy, sw, t = state[r, 0], state[r, 1], state[r, 4]
+    root = roots[r]
+    s = 0.0
+    total = 0.0
+    count = 0.0
+    for i in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, n,
+                   cuda.gridDim.x * cuda.blockDim.x):
+        v = sign * sy * float64(y[r, i])
+        if i != root and v > t:
+            wi = sw * float64(w[wr, i])
+            s += wi * v
+            total += wi
+            count += 1.0
+    s, total, count = _block_sum(s, total, count, buf_a, buf_b, buf_c)
+    if cuda.threadIdx.x == 0:
+        partial_s[r, cuda.blockIdx.x] = s
+        partial_w[r, cuda.blockIdx.x] = total
+        partial_count[r, cuda.blockIdx.x] = count
+
+
+@cuda.jit
+def star_step_kernel(state, partial_s, partial_w, partial_count, pending):
+    """Split rows, one thread per row: one variable-fixing step from the chunks' sums;
+    ``pending[0]`` is set while any row's pooled set still changes."""
+    r = cuda.grid(1)
+    if r >= state.shape[0] or state[r, 6] == 0.0:
+        return
+    s = 0.0
+    total = 0.0
+    count = 0.0
+    for j in range(partial_s.shape[1]):  # in chunk order: the same sums every run
+        s += partial_s[r, j]
+        total += partial_w[r, j]
+        count += partial_count[r, j]
+    state[r, 4] = (state[r, 2] + s) / (state[r, 3] + total)
+    if count == state[r, 5]:
+        state[r, 6] = 0.0
+    else:
+        state[r, 5] = count
+        pending[0] = 1
+
+
+@cuda.jit
+def star_write_kernel(y, roots, sign, state, fit, labels):
+    """Split rows: the fit and labels from the row's final t."""
+    r = cuda.blockIdx.y
+    n = y.shape[1]
+    with_labels = labels.shape[1] == n
+    sy, t = state[r, 0], state[r, 4]
+    root = roots[r]
+    for i in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, n,
+                   cuda.gridDim.x * cuda.blockDim.x):
+        pooled = i == root or sign * sy * float64(y[r, i]) > t
+        if pooled:
+            fit[r, i] = sign * (t / sy)
+        else:
+            fit[r, i] = y[r, i]
+        if with_labels:
+            labels[r, i] = root if pooled else i
 
 
 @cuda.jit(device=True)

@@ -15,7 +15,10 @@ from numba import cuda
 from .._xp.common import device_of, take_rows
 from . import kernels
 
-ROW_THREADS = 128  # threads per block for the one-row-per-thread chain kernel
+ROW_THREADS = 64  # threads per block for the one-row-per-thread chain kernel
+SPLIT_ROWS = 64  # star batches of fewer rows than this ...
+SPLIT_LENGTH = 1 << 16  # ... and rows this long are split over many blocks
+CHUNK = 8192  # entries per block when a row is split
 
 
 def _view(a):
@@ -44,19 +47,31 @@ def _empty(xp, shape, dtype, like):
     return xp.empty(shape, dtype=dtype, device=device_of(like))
 
 
+def _columns(a):
+    """``a`` (m, n) as a C-contiguous (n, m) array of its own library (a transpose copy):
+    the one-thread-per-row kernel reads it with coalesced loads."""
+    t = a.T
+    contiguous = getattr(t, "contiguous", None)  # PyTorch
+    if contiguous is not None:
+        return contiguous()
+    return __import__(type(a).__module__.split(".")[0]).ascontiguousarray(t)
+
+
 def chain(xp, y, w, sign, with_labels):
     """Increasing fit of ``sign * y`` (m, n) rows; ``w`` (m or 1, n). Returns (fit, labels);
     labels (block's first index) only when ``with_labels``, else None."""
     m, n = y.shape
-    fit = _empty(xp, (m, n), y.dtype, y)
-    labels = _empty(xp, (m, n) if with_labels else (m, 0), xp.int64, y)
-    if m and n:
-        scratch = [_empty(xp, (m, n), xp.float64, y) for _ in range(3)]
-        start = _empty(xp, (m, n), xp.int32, y)
-        blocks = (m + ROW_THREADS - 1) // ROW_THREADS
-        kernels.chain_kernel[_grid(blocks), ROW_THREADS](
-            _view(y), _view(w), float(sign), fit, labels, *scratch, start)
-    return fit, (labels if with_labels else None)
+    if not (m and n):
+        return (_empty(xp, (m, n), y.dtype, y),
+                _empty(xp, (m, n), xp.int64, y) if with_labels else None)
+    fit = _empty(xp, (n, m), y.dtype, y)
+    labels = _empty(xp, (n, m) if with_labels else (0, m), xp.int64, y)
+    scratch = [_empty(xp, (n, m), xp.float64, y) for _ in range(3)]
+    start = _empty(xp, (n, m), xp.int32, y)
+    blocks = (m + ROW_THREADS - 1) // ROW_THREADS
+    kernels.chain_kernel[_grid(blocks), ROW_THREADS](
+        _columns(_view(y)), _columns(_view(w)), float(sign), fit, labels, *scratch, start)
+    return _columns(fit), (_columns(labels) if with_labels else None)
 
 
 def predictor(xp, y, w, x, sign, with_labels):
@@ -77,14 +92,41 @@ def predictor(xp, y, w, x, sign, with_labels):
     return fit, take_rows(xp, take_rows(xp, order, labels_sorted), back)
 
 
-def star(xp, y, w, roots, sign, with_labels, threads=None):
-    """Star fit of (m, n) rows with ``roots`` (m,) the maximum of ``sign * y``."""
+def star(xp, y, w, roots, sign, with_labels, threads=None, split=None, chunk=CHUNK):
+    """Star fit of (m, n) rows with ``roots`` (m,) the maximum of ``sign * y``.
+
+    One block per row; a few long rows (``split``: None decides by size) are split over
+    blocks of ``chunk`` entries each, one launch per variable-fixing step and a one-int
+    host read to know whether any row is still changing."""
     m, n = y.shape
     fit = _empty(xp, (m, n), y.dtype, y)
     labels = _empty(xp, (m, n) if with_labels else (m, 0), xp.int64, y)
-    if m and n:
-        kernels.star_kernel[_grid(m), block_threads(n, threads)](
-            _view(y), _view(w), _view(roots), float(sign), fit, labels)
+    if not (m and n):
+        return fit, (labels if with_labels else None)
+    threads = block_threads(n, threads)
+    y, w, roots = _view(y), _view(w), _view(roots)
+    if split is None:
+        split = m < SPLIT_ROWS and n >= SPLIT_LENGTH
+    if not split:
+        kernels.star_kernel[_grid(m), threads](y, w, roots, float(sign), fit, labels)
+        return fit, (labels if with_labels else None)
+    chunks = min(65535, (n + chunk - 1) // chunk)
+    grid = (chunks, m)
+    partials = [_empty(xp, (m, chunks), xp.float64, y) for _ in range(3)]
+    state = _empty(xp, (m, 7), xp.float64, y)
+    pending = _empty(xp, (1,), xp.int32, y)
+    row_blocks = (m + ROW_THREADS - 1) // ROW_THREADS
+    kernels.star_extremes_kernel[grid, threads](y, w, partials[0], partials[1])
+    kernels.star_start_kernel[row_blocks, ROW_THREADS](y, w, roots, float(sign),
+                                                       partials[0], partials[1], state)
+    for _ in range(n + 1):
+        pending[...] = 0
+        kernels.star_partials_kernel[grid, threads](y, w, roots, float(sign), state,
+                                                    *partials)
+        kernels.star_step_kernel[row_blocks, ROW_THREADS](state, *partials, pending)
+        if not int(pending[0]):
+            break
+    kernels.star_write_kernel[grid, threads](y, roots, float(sign), state, fit, labels)
     return fit, (labels if with_labels else None)
 
 
