@@ -8,10 +8,16 @@ device: nothing is copied to the host. PyTorch tensors and CuPy arrays reach the
 through ``__cuda_array_interface__`` (no copy).
 """
 
+import contextlib
 import math
+import warnings
+
+import numpy as np
 
 from numba import cuda
+from numba.core.errors import NumbaPerformanceWarning
 
+from .._xp.chain import sort_rows
 from .._xp.common import device_of, take_rows
 from . import kernels
 
@@ -22,10 +28,14 @@ CHUNK = 8192  # entries per block when a row is split
 
 
 def _view(a):
-    """What a kernel launch accepts: the array itself (CuPy, NumPy under the simulator) or
-    a PyTorch tensor without autograd history (whose interface refuses one that has it)."""
+    """A kernel argument: NumPy arrays and scalars as they are (the simulator takes NumPy),
+    device arrays as a Numba view of the same memory (PyTorch: of the tensor without its
+    autograd history), imported without a stream synchronisation: the kernels run in the
+    array library's own stream (:func:`_launching`), after its work on these arrays."""
+    if isinstance(a, (np.ndarray, int, float, bool)):
+        return a
     detach = getattr(a, "detach", None)
-    return detach() if detach is not None else a
+    return cuda.as_cuda_array(detach() if detach is not None else a, sync=False)
 
 
 def block_threads(n, threads=None):
@@ -37,6 +47,44 @@ def block_threads(n, threads=None):
     if threads & (threads - 1) or not 1 <= threads <= kernels.THREADS:
         raise ValueError(f"threads must be a power of two <= {kernels.THREADS}; got {threads}")
     return threads
+
+
+def _device_and_stream(like):
+    """The CUDA device index and stream pointer the caller's library is using for ``like``
+    (None, None for NumPy under the simulator)."""
+    module = type(like).__module__.split(".")[0]
+    if module == "torch":
+        import torch
+
+        device = like.device if like.device.index is not None else torch.device(
+            "cuda", torch.cuda.current_device())
+        return device.index, torch.cuda.current_stream(device).cuda_stream
+    if module == "cupy":
+        import cupy
+
+        return like.device.id, cupy.cuda.get_current_stream().ptr
+    return None, None
+
+
+@contextlib.contextmanager
+def _launching(like):
+    """Launch on ``like``'s device, in its library's current stream (so the kernels are
+    ordered with the library's own work on these arrays, even on a non-blocking stream),
+    without Numba's low-occupancy warning: small batches are legitimate here."""
+    index, pointer = _device_and_stream(like)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        if index is None:
+            yield 0
+            return
+        with cuda.gpus[index]:
+            yield cuda.external_stream(pointer) if pointer else cuda.default_stream()
+
+
+def _launch(kernel, grid, block, like, *args):
+    """``kernel[grid, block](*args)`` on the device and stream of ``like``."""
+    with _launching(like) as stream:
+        kernel[grid, block, stream](*(_view(a) for a in args))
 
 
 def _grid(rows):
@@ -53,7 +101,7 @@ def _columns(a):
     t = a.T
     contiguous = getattr(t, "contiguous", None)  # PyTorch
     if contiguous is not None:
-        return contiguous()
+        return contiguous().detach()
     return __import__(type(a).__module__.split(".")[0]).ascontiguousarray(t)
 
 
@@ -69,8 +117,8 @@ def chain(xp, y, w, sign, with_labels):
     scratch = [_empty(xp, (n, m), xp.float64, y) for _ in range(3)]
     start = _empty(xp, (n, m), xp.int32, y)
     blocks = (m + ROW_THREADS - 1) // ROW_THREADS
-    kernels.chain_kernel[_grid(blocks), ROW_THREADS](
-        _columns(_view(y)), _columns(_view(w)), float(sign), fit, labels, *scratch, start)
+    _launch(kernels.chain_kernel, _grid(blocks), ROW_THREADS, y, _columns(y), _columns(w),
+            float(sign), fit, labels, *scratch, start)
     return _columns(fit), (_columns(labels) if with_labels else None)
 
 
@@ -78,9 +126,7 @@ def predictor(xp, y, w, x, sign, with_labels):
     """Fit under the order of ``x`` with primary ties: sort each row by (x, sign * y) with
     the library's stable sort, solve the chains, and scatter back."""
     m, n = y.shape
-    by_y = xp.argsort(sign * y, axis=1, stable=True)
-    by_x = xp.argsort(take_rows(xp, x, by_y), axis=1, stable=True)
-    order = take_rows(xp, by_y, by_x)
+    order = sort_rows(xp, x, sign * y)
     w_full = xp.broadcast_to(w, (m, n))
     fit_sorted, labels_sorted = chain(xp, take_rows(xp, y, order),
                                       take_rows(xp, w_full, order), sign, with_labels)
@@ -104,11 +150,11 @@ def star(xp, y, w, roots, sign, with_labels, threads=None, split=None, chunk=CHU
     if not (m and n):
         return fit, (labels if with_labels else None)
     threads = block_threads(n, threads)
-    y, w, roots = _view(y), _view(w), _view(roots)
     if split is None:
         split = m < SPLIT_ROWS and n >= SPLIT_LENGTH
+    sign = float(sign)
     if not split:
-        kernels.star_kernel[_grid(m), threads](y, w, roots, float(sign), fit, labels)
+        _launch(kernels.star_kernel, _grid(m), threads, y, y, w, roots, sign, fit, labels)
         return fit, (labels if with_labels else None)
     chunks = min(65535, (n + chunk - 1) // chunk)
     grid = (chunks, m)
@@ -116,17 +162,18 @@ def star(xp, y, w, roots, sign, with_labels, threads=None, split=None, chunk=CHU
     state = _empty(xp, (m, 7), xp.float64, y)
     pending = _empty(xp, (1,), xp.int32, y)
     row_blocks = (m + ROW_THREADS - 1) // ROW_THREADS
-    kernels.star_extremes_kernel[grid, threads](y, w, partials[0], partials[1])
-    kernels.star_start_kernel[row_blocks, ROW_THREADS](y, w, roots, float(sign),
-                                                       partials[0], partials[1], state)
+    _launch(kernels.star_extremes_kernel, grid, threads, y, y, w, partials[0], partials[1])
+    _launch(kernels.star_start_kernel, row_blocks, ROW_THREADS, y, y, w, roots, sign,
+            partials[0], partials[1], state)
     for _ in range(n + 1):
         pending[...] = 0
-        kernels.star_partials_kernel[grid, threads](y, w, roots, float(sign), state,
-                                                    *partials)
-        kernels.star_step_kernel[row_blocks, ROW_THREADS](state, *partials, pending)
+        _launch(kernels.star_partials_kernel, grid, threads, y, y, w, roots, sign, state,
+                *partials)
+        _launch(kernels.star_step_kernel, row_blocks, ROW_THREADS, y, state, *partials,
+                pending)
         if not int(pending[0]):
             break
-    kernels.star_write_kernel[grid, threads](y, roots, float(sign), state, fit, labels)
+    _launch(kernels.star_write_kernel, grid, threads, y, y, roots, sign, state, fit, labels)
     return fit, (labels if with_labels else None)
 
 
@@ -145,21 +192,13 @@ def ida(xp, z, mass, exact, n_iter, with_labels, threads=None):
         return fit, (labels if with_labels else None)
     counts = _empty(xp, (b,), xp.int32, z)
     grid, block = _grid(b), block_threads(c, threads)
-    zv, mv = _view(z), _view(mass)
-    kernels.ida_kernel[grid, block](zv, mv, bool(exact), int(n_iter), fit, labels, counts)
+    exact, n_iter = bool(exact), int(n_iter)
+    _launch(kernels.ida_kernel, grid, block, z, z, mass, exact, n_iter, fit, labels, counts)
     if int(xp.max(counts)) > kernels.SLOTS:
-        by_z = xp.argsort(zv, axis=1, stable=True)
-        by_mass = xp.argsort(take_rows(xp, mv, by_z), axis=1, stable=True)
-        order = take_rows(xp, by_z, by_mass)
-        floats = [_empty(xp, (b, c), xp.float64, z) for _ in range(5)]
-        ints = [_empty(xp, (b, c), xp.int32, z) for _ in range(2)]
-        uz, ufit, bsum, bw, bmean = floats
-        ulab, bstart = ints
-        kernels.ida_sorted_kernel[grid, block](zv, mv, order, bool(exact), int(n_iter), fit,
-                                               labels, uz, ufit, ulab, bsum, bw, bmean,
-                                               bstart)
+        order = sort_rows(xp, mass, z)
+        uz, ufit, bsum, bw, bmean = (_empty(xp, (b, c), xp.float64, z) for _ in range(5))
+        ulab, bstart = (_empty(xp, (b, c), xp.int32, z) for _ in range(2))
+        _launch(kernels.ida_sorted_kernel, grid, block, z, z, mass, order, exact, n_iter,
+                fit, labels, uz, ufit, ulab, bsum, bw, bmean, bstart)
     return fit, (labels if with_labels else None)
 
-
-def synchronize():
-    cuda.synchronize()

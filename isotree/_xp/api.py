@@ -29,12 +29,18 @@ USE_CUDA_KERNELS = True
 
 @functools.cache
 def _numba_cuda_ready():
-    """True when ``numba.cuda`` imports and sees a CUDA driver and device."""
+    """True when ``numba.cuda`` imports, sees a CUDA driver and device, and finds NVIDIA's
+    compiler library (libNVVM) to compile the kernels with."""
     try:
         from numba import cuda
 
-        return bool(cuda.is_available())
-    except Exception:  # no numba.cuda build, no driver: the array-API path serves
+        if not cuda.is_available():
+            return False
+        from numba.cuda.cudadrv.nvvm import NVVM
+
+        NVVM()
+        return True
+    except Exception:  # no numba.cuda build, driver or NVVM: the array-API path serves
         return False
 
 
