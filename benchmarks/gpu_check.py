@@ -19,7 +19,8 @@ tensor in the same run:
   the array-API reference path for c <= 1000;
 * chains, 4096 x 1000: the PAVA kernel against a torchsort-style PAVA (one thread per row,
   row-major, float32 sums; written below) and against a host round trip (copy to the host,
-  Numba, copy back), and the array-API path;
+  Numba, copy back), and the array-API path; the same for one row of 10^6 (one thread
+  per row is the kernel's weak spot);
 * the star on one row of 10^7 against ``torch.sort`` and the host round trip.
 
 Errors are the largest absolute difference from the Numba kernels on the same data.
@@ -38,7 +39,7 @@ ROOT = os.path.dirname(HERE)
 
 SIZES = {  # real run, dry run
     "ida_batch": (4096, 4), "ida_classes": ((100, 1000, 32768), (10, 40)),
-    "chain": ((4096, 1000), (8, 50)), "star": (10_000_000, 100), "repeat": (5, 1),
+    "chain": (((4096, 1000), (1, 1_000_000)), ((8, 50), (1, 200))), "star": (10_000_000, 100), "repeat": (5, 1),
 }
 
 
@@ -270,33 +271,39 @@ def main(argv=None):
             f"{approx * 1e3:.3f} ms | {approx / sort:.2f} | {generic * 1e3:.1f} ms | "
             f"{first:.1f} s | {max(error, error_approx):.1e} |")
 
-    # Chains against a torchsort-style PAVA and a host round trip.
-    rows, n = SIZES["chain"][pick]
-    say(f"\n## Chains, {rows} x {n}, float32\n")
-    y = (np.linspace(0, 10, n) + rng.normal(size=(rows, n)) * 3).astype(np.float32)
-    y_dev = device.put(y)
-    expected = isotree.isotonic_regression(y)
-    kernel, first = device.timed(lambda: device.chain(y_dev), repeat)
-    style, _ = device.timed(lambda: torchsort_style_chain(device, y_dev), repeat)
-    trip, _ = device.timed(lambda: host_round_trip(device, isotree.isotonic_regression,
-                                                   y_dev), repeat)
-    api.USE_CUDA_KERNELS = False
-    generic, _ = device.timed(lambda: api.chain(device.xp, y_dev, None, None, True,
-                                                "primary", None, None, -1, False), 1)
-    api.USE_CUDA_KERNELS = True
-    error = float(np.abs(device.host(device.chain(y_dev)) - expected).max())
-    error_style = float(np.abs(device.host(torchsort_style_chain(device, y_dev))
-                               - expected).max())
-    record["chain"] = dict(rows=rows, n=n, kernel_ms=kernel * 1e3, first_call_s=first,
-                           torchsort_style_ms=style * 1e3, host_round_trip_ms=trip * 1e3,
-                           array_api_ms=generic * 1e3, error=error, error_style=error_style)
-    say("| path | time | max abs err vs Numba |")
-    say("|---|---|---|")
-    say(f"| isotree PAVA kernel (labels off, float64 sums) | {kernel * 1e3:.3f} ms | "
-        f"{error:.1e} |")
-    say(f"| torchsort-style PAVA (float32 sums) | {style * 1e3:.3f} ms | {error_style:.1e} |")
-    say(f"| host round trip (copy, Numba, copy back) | {trip * 1e3:.3f} ms | 0 |")
-    say(f"| array-API path on the device | {generic * 1e3:.1f} ms | |")
+    # Chains against a torchsort-style PAVA and a host round trip; a long single row too
+    # (one thread per row: where does the host round trip win?).
+    record["chain"] = []
+    for rows, n in SIZES["chain"][pick]:
+        say(f"\n## Chains, {rows} x {n}, float32\n")
+        y = (np.linspace(0, 10, n) + rng.normal(size=(rows, n)) * 3).astype(np.float32)
+        y_dev = device.put(y)
+        expected = isotree.isotonic_regression(y)
+        kernel, first = device.timed(lambda: device.chain(y_dev), repeat)
+        style, _ = device.timed(lambda: torchsort_style_chain(device, y_dev), repeat)
+        trip, _ = device.timed(lambda: host_round_trip(device, isotree.isotonic_regression,
+                                                       y_dev), repeat)
+        generic = float("nan")
+        if rows > 1:
+            api.USE_CUDA_KERNELS = False
+            generic, _ = device.timed(lambda: api.chain(device.xp, y_dev, None, None, True,
+                                                        "primary", None, None, -1, False), 1)
+            api.USE_CUDA_KERNELS = True
+        error = float(np.abs(device.host(device.chain(y_dev)) - expected).max())
+        error_style = float(np.abs(device.host(torchsort_style_chain(device, y_dev))
+                                   - expected).max())
+        record["chain"].append(dict(
+            rows=rows, n=n, kernel_ms=kernel * 1e3, first_call_s=first,
+            torchsort_style_ms=style * 1e3, host_round_trip_ms=trip * 1e3,
+            array_api_ms=generic * 1e3, error=error, error_style=error_style))
+        say("| path | time | max abs err vs Numba |")
+        say("|---|---|---|")
+        say(f"| isotree PAVA kernel (labels off, float64 sums) | {kernel * 1e3:.3f} ms | "
+            f"{error:.1e} |")
+        say(f"| torchsort-style PAVA (float32 sums) | {style * 1e3:.3f} ms | "
+            f"{error_style:.1e} |")
+        say(f"| host round trip (copy, Numba, copy back) | {trip * 1e3:.3f} ms | 0 |")
+        say(f"| array-API path on the device | {generic * 1e3:.1f} ms | |")
 
     # The star on one long row.
     size = SIZES["star"][pick]
