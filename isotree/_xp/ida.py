@@ -110,13 +110,13 @@ def ida_rows(xp, z, mass, method, n_iter, with_labels=False):
     """
     b, c = z.shape
     dev = device_of(z)
-    column = xp.broadcast_to(xp.reshape(xp.arange(c, device=dev), (1, c)), (b, c))
     low = xp.min(mass, axis=1, keepdims=True)
     upper = mass > low
     bottom = xp.logical_not(upper)
     count = int(xp.max(xp.sum(xp.astype(upper, xp.int32), axis=1))) if b and c else 0
     if count == 0:
-        return z, (column if with_labels else None)
+        column = xp.reshape(xp.arange(c, device=dev), (1, c))
+        return z, (xp.broadcast_to(column, (b, c)) if with_labels else None)
     if method == "shift":
         return _shift(xp, z, mass, upper, bottom, count), None
     scale, _ = row_scales(xp, z, xp.ones((1, c), dtype=z.dtype, device=dev))
@@ -134,11 +134,29 @@ def ida_rows(xp, z, mass, method, n_iter, with_labels=False):
     t, in_root = _grow_root(xp, values, fits, valid, z_work, bottom_work, exact, n_iter,
                             count)
     t_column = t[:, None]
-    has_upper = xp.any(valid, axis=1, keepdims=True)
-    pooled = xp.logical_and(xp.logical_and(bottom_work, has_upper), z_work > t_column)
-    fit = xp.where(xp.logical_and(bottom_work, has_upper), xp.minimum(z_work, t_column),
-                   z_work)
+    lowest_level = xp.logical_and(bottom_work, xp.any(valid, axis=1, keepdims=True))
+    fit = xp.where(lowest_level, xp.minimum(z_work, t_column), z_work)
     slot_values = xp.where(in_root, xp.broadcast_to(t_column, fits.shape), fits)
+    labels = None
+    if with_labels and exact:
+        labels = _labels(xp, picks, valid, first, in_root,
+                         xp.logical_and(lowest_level, z_work > t_column), count)
+    if count <= FEW_SLOTS:
+        column = xp.reshape(xp.arange(c, device=dev), (1, c))
+        for j in range(count):
+            onehot = xp.logical_and(column == picks[:, j:j + 1], valid[:, j:j + 1])
+            fit = xp.where(onehot, slot_values[:, j:j + 1], fit)
+    else:
+        fit = take_rows(xp, xp.where(valid, slot_values, fit),
+                        xp.argsort(picks, axis=1, stable=True))
+    return fit / scale, labels
+
+
+def _labels(xp, picks, valid, first, in_root, pooled, count):
+    """Block labels in the input's column order (see :func:`ida_rows`)."""
+    b, c = pooled.shape
+    column = xp.broadcast_to(xp.reshape(xp.arange(c, device=device_of(pooled)), (1, c)),
+                             (b, c))
     if count <= FEW_SLOTS:
         root = picks[:, :1]
     else:  # the lowest upper entry sits at position c - k of the sorted row
@@ -146,19 +164,15 @@ def ida_rows(xp, z, mass, method, n_iter, with_labels=False):
         root = take_rows(xp, picks, xp.minimum(c - k, xp.full_like(k, c - 1)))
     slot_labels = xp.where(in_root, xp.broadcast_to(root, picks.shape),
                            take_rows(xp, picks, first))
-    if count <= FEW_SLOTS:
-        labels = xp.where(pooled, xp.broadcast_to(root, (b, c)), column)
-        for j in range(count):
-            onehot = xp.logical_and(column == picks[:, j:j + 1], valid[:, j:j + 1])
-            fit = xp.where(onehot, slot_values[:, j:j + 1], fit)
-            labels = xp.where(onehot, slot_labels[:, j:j + 1], labels)
-    else:
-        fit = xp.where(valid, slot_values, fit)
+    if count > FEW_SLOTS:
         labels = xp.where(valid, slot_labels,
                           xp.where(pooled, xp.broadcast_to(root, (b, c)), picks))
-        back = xp.argsort(picks, axis=1, stable=True)
-        fit, labels = take_rows(xp, fit, back), take_rows(xp, labels, back)
-    return fit / scale, (labels if with_labels and exact else None)
+        return take_rows(xp, labels, xp.argsort(picks, axis=1, stable=True))
+    labels = xp.where(pooled, xp.broadcast_to(root, (b, c)), column)
+    for j in range(count):
+        onehot = xp.logical_and(column == picks[:, j:j + 1], valid[:, j:j + 1])
+        labels = xp.where(onehot, slot_labels[:, j:j + 1], labels)
+    return labels
 
 
 def _shift(xp, z, mass, upper, bottom, count):
