@@ -68,7 +68,10 @@ def chain_rows(xp, y, w, max_rounds=MAX_ROUNDS):
         first = _jump(xp, xp.where(start, index, index - 1), steps)
         ends_here = xp.concat([start[:, 1:], last], axis=1)
         end = _jump(xp, xp.where(ends_here, index, index + 1), steps)
-        block_sum, block_w = _block_totals(xp, wy, w, first, end, steps)
+        # The scan needs only as many doublings as the longest block (one host read).
+        longest = int(xp.max(end - first)) + 1
+        block_sum, block_w = _block_totals(xp, wy, w, first, end,
+                                           math.ceil(math.log2(longest)) if longest > 1 else 0)
         mean = block_sum / block_w
         before = xp.concat([lowest, mean[:, :-1]], axis=1)
         violates = xp.logical_and(start, before > mean)
