@@ -201,6 +201,7 @@ def main(argv=None):
     import numpy as np
 
     import isotree
+    from isotree._cuda import launch
     from isotree._xp import api
     from isotree.ida import isotonic_logits, mixup_mass
 
@@ -281,6 +282,10 @@ def main(argv=None):
         y_dev = device.put(y)
         expected = isotree.isotonic_regression(y)
         kernel, first = device.timed(lambda: device.chain(y_dev), repeat)
+        ones = device.put(np.ones((1, n), dtype=np.float32))
+        per_layout = {layout: device.timed(lambda: launch.chain(
+            device.xp, y_dev, ones, 1.0, False, per_block=layout), repeat)[0]
+            for layout in (False, True)}
         style, _ = device.timed(lambda: torchsort_style_chain(device, y_dev), repeat)
         trip, _ = device.timed(lambda: host_round_trip(device, isotree.isotonic_regression,
                                                        y_dev), repeat)
@@ -295,12 +300,16 @@ def main(argv=None):
                                    - expected).max())
         record["chain"].append(dict(
             rows=rows, n=n, kernel_ms=kernel * 1e3, first_call_s=first,
+            one_thread_per_row_ms=per_layout[False] * 1e3,
+            one_block_per_row_ms=per_layout[True] * 1e3,
             torchsort_style_ms=style * 1e3, host_round_trip_ms=trip * 1e3,
             array_api_ms=generic * 1e3, error=error, error_style=error_style))
         say("| path | time | max abs err vs Numba |")
         say("|---|---|---|")
         say(f"| isotree PAVA kernel (labels off, float64 sums) | {kernel * 1e3:.3f} ms | "
             f"{error:.1e} |")
+        say(f"| the same, forced one thread per row | {per_layout[False] * 1e3:.3f} ms | |")
+        say(f"| the same, forced one block per row | {per_layout[True] * 1e3:.3f} ms | |")
         say(f"| torchsort-style PAVA (float32 sums) | {style * 1e3:.3f} ms | "
             f"{error_style:.1e} |")
         say(f"| host round trip (copy, Numba, copy back) | {trip * 1e3:.3f} ms | 0 |")

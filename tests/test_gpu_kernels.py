@@ -116,6 +116,35 @@ def test_chain_kernel(kernels):
 
 
 @needs_kernels
+def test_chain_kernel_one_block_per_row(kernels):
+    """Long rows: each thread pools a stretch, one thread pools the stretches' blocks."""
+    from isotree._cuda import launch
+
+    api, xp, dev, threads = kernels
+    rng = np.random.default_rng(7)
+    n = 40
+    y = adversarial_chains(n, rng)
+    w = rng.uniform(0.5, 2.0, y.shape)
+    for sign in (1.0, -1.0):
+        expected, expected_blocks = isotree.isotonic_regression(
+            y, weights=w, increasing=sign > 0, return_blocks=True)
+        fit, blocks = launch.chain(xp, dev(y), dev(w), sign, True, per_block=True,
+                                   threads=threads)
+        np.testing.assert_allclose(host(fit), expected, rtol=1e-12, atol=0)
+        np.testing.assert_array_equal(host(blocks), expected_blocks)
+    odd = rng.normal(size=(2, 37))  # 16 threads of 3 entries: the last ones get none
+    fit, blocks = launch.chain(xp, dev(odd), dev(np.ones((1, 37))), 1.0, True,
+                               per_block=True, threads=16)
+    expected, expected_blocks = isotree.isotonic_regression(odd, return_blocks=True)
+    np.testing.assert_allclose(host(fit), expected, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(host(blocks), expected_blocks)
+    fit, _ = launch.chain(xp, dev(y[:3].astype(np.float32)), dev(w[:3]), 1.0, False,
+                          per_block=True, threads=threads)
+    np.testing.assert_allclose(host(fit), isotree.isotonic_regression(y[:3], weights=w[:3]),
+                               rtol=1e-5)
+
+
+@needs_kernels
 def test_chain_kernel_cancellation_overflow_and_tiny_rows(kernels):
     api, xp, dev, _ = kernels
     y = np.array([[-1e17, 2.0, 2.0, 2.0], [1.5e308, 1.5e308, 0.0, 0.0],
@@ -275,6 +304,8 @@ def _signatures():
     for dt in (types.float32, types.float64):
         yield "chain_kernel", (rows(dt), rows(f64), f64, rows(dt), rows(i64), rows(f64),
                                rows(f64), rows(f64), rows(i32))
+        yield "chain_block_kernel", (rows(dt), rows(f64), f64, rows(dt), rows(i64), rows(f64),
+                                     rows(f64), rows(f64), rows(i32))
         yield "star_kernel", (rows(dt), rows(f64), types.Array(i64, 1, "A"), f64, rows(dt),
                               rows(i64))
         vec = types.Array(i64, 1, "A")

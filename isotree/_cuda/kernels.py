@@ -10,7 +10,8 @@ Algorithms (the same as the host kernels, in :mod:`isotree._numba`):
 
 * chain: pool-adjacent-violators with a block stack (Best, Chakravarti & Ubhaya, Math.
   Program. 47 (1990)), one thread per row (rows laid out as columns, so a warp's reads
-  coalesce), stack in global scratch;
+  coalesce), stack in global scratch; long rows in small batches one block per row (each
+  thread pools a stretch, one thread pools the stretches' blocks);
 * star: variable fixing (Michelot 1986; Condat, Math. Program. 158 (2016)) with block-wide
   reductions in shared memory: t <- mean(root and leaves above t), from the root's value,
   until the pooled set stops changing (then t is exact). Long rows in small batches are
@@ -176,6 +177,84 @@ def chain_kernel(y, w, sign, fit, labels, bsum, bw, bmean, bstart):
                 if with_labels:
                     labels[i, r] = start
             stop = start
+
+
+@cuda.jit
+def chain_block_kernel(y, w, sign, fit, labels, bsum, bw, bmean, bstart):
+    """Increasing fit of ``sign * y`` per row, one thread block per row (long rows).
+
+    Each thread pools its own stretch of the row by PAVA (pooling adjacent violators is
+    safe anywhere); one thread then runs PAVA over the stretches' blocks, whose number is
+    usually far below n; every thread finally writes its entries, finding each one's block
+    by binary search. Row layout: ``y`` (m, n), ``w`` (m or 1, n), ``labels`` (m, n) or
+    (m, 0); scratch (m, n).
+    """
+    m, n = y.shape
+    tid = cuda.threadIdx.x
+    step = cuda.blockDim.x
+    counts = cuda.shared.array(THREADS, int32)
+    buf_a = cuda.shared.array(THREADS, float64)
+    buf_b = cuda.shared.array(THREADS, float64)
+    buf_c = cuda.shared.array(THREADS, float64)
+    with_labels = labels.shape[1] == n
+    stretch = (n + step - 1) // step
+    for r in range(cuda.blockIdx.x, m, cuda.gridDim.x):
+        wr = r if w.shape[0] > 1 else 0
+        largest_y = 0.0
+        largest_w = 0.0
+        for i in range(tid, n, step):
+            largest_y = max(largest_y, abs(float64(y[r, i])))
+            largest_w = max(largest_w, float64(w[wr, i]))
+        _, largest_y, largest_w = _block_minmax(0.0, largest_y, largest_w, buf_a, buf_b,
+                                                buf_c)
+        sy, sw = _scales(largest_y, largest_w, n)
+        first = min(tid * stretch, n)
+        last = min(first + stretch, n)
+        counts[tid] = _pava(y[r, first:last], w[wr, first:last], False, sign, sy, sw,
+                            last - first, bsum[r, first:last], bw[r, first:last],
+                            bmean[r, first:last], bstart[r, first:last])
+        cuda.syncthreads()
+        if tid == 0:
+            # PAVA over the stretches' blocks; the stack grows at the front of the scratch
+            # row and never overtakes the block being read.
+            nb = 0
+            for t in range(step):
+                base = min(t * stretch, n)
+                for b in range(counts[t]):
+                    s = bsum[r, base + b]
+                    total = bw[r, base + b]
+                    start = base + bstart[r, base + b]
+                    mean = bmean[r, base + b]
+                    start_known = False
+                    while nb > 0 and bmean[r, nb - 1] > mean:
+                        nb -= 1
+                        s += bsum[r, nb]
+                        total += bw[r, nb]
+                        mean = s / total
+                        start_known = True
+                    if start_known:
+                        start = bstart[r, nb]
+                    bsum[r, nb] = s
+                    bw[r, nb] = total
+                    bmean[r, nb] = mean
+                    bstart[r, nb] = start
+                    nb += 1
+            counts[0] = nb
+        cuda.syncthreads()
+        nb = counts[0]
+        for i in range(tid, n, step):
+            lo = 0
+            hi = nb - 1
+            while lo < hi:  # the last block starting at or before i
+                mid = (lo + hi + 1) // 2
+                if bstart[r, mid] <= i:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            fit[r, i] = sign * (bmean[r, lo] / sy)
+            if with_labels:
+                labels[r, i] = bstart[r, lo]
+        cuda.syncthreads()
 
 
 @cuda.jit

@@ -22,6 +22,8 @@ from .._xp.common import device_of, take_rows
 from . import kernels
 
 ROW_THREADS = 64  # threads per block for the one-row-per-thread chain kernel
+BLOCK_ROWS = 1024  # chain batches of fewer rows than this ...
+BLOCK_LENGTH = 4096  # ... and rows this long: one block per row (a guess until measured)
 SPLIT_ROWS = 64  # star batches of fewer rows than this ...
 SPLIT_LENGTH = 1 << 16  # ... and rows this long are split over many blocks
 CHUNK = 8192  # entries per block when a row is split
@@ -105,17 +107,27 @@ def _columns(a):
     return __import__(type(a).__module__.split(".")[0]).ascontiguousarray(t)
 
 
-def chain(xp, y, w, sign, with_labels):
+def chain(xp, y, w, sign, with_labels, per_block=None, threads=None):
     """Increasing fit of ``sign * y`` (m, n) rows; ``w`` (m or 1, n). Returns (fit, labels);
-    labels (block's first index) only when ``with_labels``, else None."""
+    labels (block's first index) only when ``with_labels``, else None.
+
+    One thread per row, or (``per_block``; None decides by size) one block per row."""
     m, n = y.shape
     if not (m and n):
         return (_empty(xp, (m, n), y.dtype, y),
                 _empty(xp, (m, n), xp.int64, y) if with_labels else None)
-    fit = _empty(xp, (n, m), y.dtype, y)
-    labels = _empty(xp, (n, m) if with_labels else (0, m), xp.int64, y)
-    scratch = [_empty(xp, (n, m), xp.float64, y) for _ in range(3)]
-    start = _empty(xp, (n, m), xp.int32, y)
+    if per_block is None:
+        per_block = m < BLOCK_ROWS and n >= BLOCK_LENGTH
+    layout = (m, n) if per_block else (n, m)
+    fit = _empty(xp, layout, y.dtype, y)
+    no_labels = (m, 0) if per_block else (0, m)
+    labels = _empty(xp, layout if with_labels else no_labels, xp.int64, y)
+    scratch = [_empty(xp, layout, xp.float64, y) for _ in range(3)]
+    start = _empty(xp, layout, xp.int32, y)
+    if per_block:
+        _launch(kernels.chain_block_kernel, _grid(m), block_threads(n, threads), y, y, w,
+                float(sign), fit, labels, *scratch, start)
+        return fit, (labels if with_labels else None)
     blocks = (m + ROW_THREADS - 1) // ROW_THREADS
     _launch(kernels.chain_kernel, _grid(blocks), ROW_THREADS, y, _columns(y), _columns(w),
             float(sign), fit, labels, *scratch, start)
