@@ -72,7 +72,9 @@ def chain_rows(xp, y, w, max_rounds=MAX_ROUNDS):
         longest = int(xp.max(end - first)) + 1
         block_sum, block_w = _block_totals(xp, wy, w, first, end,
                                            math.ceil(math.log2(longest)) if longest > 1 else 0)
-        mean = block_sum / block_w
+        # A single entry's mean is its value exactly (as in the Numba PAVA): w y / w can
+        # round, and a rounded tie would pool two blocks that stay apart.
+        mean = xp.where(first == end, y, block_sum / block_w)
         before = xp.concat([lowest, mean[:, :-1]], axis=1)
         violates = xp.logical_and(start, before > mean)
         if not bool(xp.any(violates)):
