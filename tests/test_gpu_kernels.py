@@ -68,10 +68,20 @@ def _kernel_backend():
     return array_api_compat.array_namespace(cupy.empty(0)), cupy.asarray, None
 
 
+def _kernels_launch():
+    if SIMULATOR:
+        return True
+    if not GPU:
+        return False
+    from isotree._xp import api
+
+    return api._numba_cuda_ready()
+
+
 needs_kernels = pytest.mark.skipif(
-    not (SIMULATOR or GPU),
-    reason="needs a CUDA GPU, or NUMBA_ENABLE_CUDASIM=1 (the simulator run below "
-           "launches these)")
+    not _kernels_launch(),
+    reason="needs a CUDA GPU with numba.cuda and libNVVM, or NUMBA_ENABLE_CUDASIM=1 (the "
+           "simulator run below launches these)")
 
 
 @pytest.fixture(scope="module")
