@@ -287,7 +287,7 @@ def test_kernels_under_the_cuda_simulator():
     """Run this module's kernel tests under Numba's CUDA simulator, in a fresh process."""
     if SIMULATOR:
         pytest.skip("this is the simulator run")
-    if GPU:
+    if GPU and _kernels_launch():
         pytest.skip("the kernel tests ran on the GPU itself")
     if importlib.util.find_spec("numba.cuda") is None:
         pytest.skip("this numba build has no numba.cuda")
