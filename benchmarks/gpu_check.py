@@ -1,112 +1,351 @@
-"""One script for a machine with an NVIDIA GPU: the GPU tests, then the GPU benchmark.
+"""One prepared script for a machine with an NVIDIA GPU: the GPU tests, then the GPU figures.
 
-Run:  python benchmarks/gpu_check.py [RESULTS_DIR]      (default: $OUT or benchmarks/results)
-Writes gpu_results.md there (GPU model, library versions, pytest summary, timings) and
-prints it. Budget: well under 4 minutes on one H100.
+Run:  python benchmarks/gpu_check.py [--out DIR]      (default: $OUT, else benchmarks/results)
+      python benchmarks/gpu_check.py --dry-run --out DIR   (no GPU: tiny sizes, the CUDA
+                                                            kernels under Numba's simulator)
 
-Benchmark (float32, two-label Mixup, synthetic teacher 4 * mass + N(0, 1)): IDA exact and
-approx (n_iter=2) at B = 4096, c in {100, 1000, 32768} on PyTorch CUDA tensors (and CuPy when
-installed), against torch.sort of the same tensor (targets: exact <= 1.0x, approx <= 0.3x
-of the sort); and the star on one row of 10^7.
+Needs PyTorch with CUDA and a ``numba.cuda`` that can launch (``pip install
+"isotree-ir[cuda]"`` brings NVIDIA's numba-cuda). Writes ``gpu_results.md`` and
+``gpu_results.json`` to DIR and prints the report. Budget: under 4 minutes on one H200
+(most of it the tests and the kernels' first compilation).
+
+What it measures, all float32 on PyTorch CUDA tensors, each against something on the same
+tensor in the same run:
+
+* the GPU tests (``tests/test_gpu_kernels.py``: kernels against Numba and the QP oracle,
+  public functions keeping arrays and block labels on the device, torch gradients on CUDA);
+* IDA exact and approx (``n_iter=2``), two-label Mixup, B = 4096, c in {100, 1000, 32768},
+  against ``torch.sort`` of the same logits (targets: exact <= 1.0x, approx <= 0.3x), and
+  the array-API reference path for c <= 1000;
+* chains, 4096 x 1000: the PAVA kernel against a torchsort-style PAVA (one thread per row,
+  row-major, float32 sums; written below) and against a host round trip (copy to the host,
+  Numba, copy back), and the array-API path; the same for one row of 10^6 (one thread
+  per row is the kernel's weak spot);
+* the star on one row of 10^7 against ``torch.sort`` and the host round trip.
+
+Errors are the largest absolute difference from the Numba kernels on the same data.
 """
 
+import argparse
+import json
 import os
+import platform
 import subprocess
 import sys
 import time
 
-import numpy as np
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
+SIZES = {  # real run, dry run
+    "ida_batch": (4096, 4), "ida_classes": ((100, 1000, 32768), (10, 40)),
+    "chain": (((4096, 1000), (1, 1_000_000)), ((8, 50), (1, 200))),
+    "star": (10_000_000, 100), "repeat": (5, 1),
+}
 
-def cuda_time(func, sync, repeat=5):
-    func()
-    sync()
-    times = []
-    for _ in range(repeat):
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dry-run", action="store_true",
+                        help="no GPU: tiny sizes, kernels under Numba's CUDA simulator")
+    parser.add_argument("--out", default=os.environ.get("OUT", os.path.join(HERE, "results")),
+                        help="folder for gpu_results.md and gpu_results.json")
+    parser.add_argument("--skip-tests", action="store_true", help="figures only")
+    return parser.parse_args(argv)
+
+
+class Device:
+    """Where the arrays live and how the kernels are reached: PyTorch CUDA tensors through
+    the public functions, or (dry run) NumPy arrays through the kernel entry points of
+    :mod:`isotree._xp.api` under the simulator."""
+
+    def __init__(self, dry_run):
+        import array_api_compat
+        import numpy as np
+        import torch
+
+        self.dry_run = dry_run
+        self.np, self.torch = np, torch
+        if dry_run:
+            self.xp = array_api_compat.array_namespace(np.empty(0))
+            self.name = "none (dry run: Numba's CUDA simulator on the CPU; timings mean nothing)"
+        else:
+            if not torch.cuda.is_available():
+                sys.exit("gpu_check.py needs PyTorch with a CUDA device (or --dry-run)")
+            self.xp = array_api_compat.array_namespace(torch.empty(0))
+            self.name = torch.cuda.get_device_name(0)
+
+    def put(self, a):
+        return a if self.dry_run else self.torch.from_numpy(a).cuda()
+
+    def host(self, a):
+        return a if self.dry_run else a.cpu().numpy()
+
+    def sync(self):
+        if not self.dry_run:
+            self.torch.cuda.synchronize()
+
+    def sort(self, a):
+        return self.np.sort(a, axis=-1) if self.dry_run else self.torch.sort(a, dim=-1)
+
+    def logits(self, z, m, method="exact", n_iter=None):
+        from isotree._xp import api
+        from isotree.ida import isotonic_logits
+
+        if self.dry_run:
+            return api.logits_on_kernels(self.xp, z, m, method, n_iter, False)
+        return isotonic_logits(z, m, method=method, n_iter=n_iter)
+
+    def chain(self, y):
+        import isotree
+        from isotree._xp import api
+
+        if self.dry_run:
+            return api.chain_on_kernels(self.xp, y, None, None, True, "primary", None, None,
+                                        -1, False)
+        return isotree.isotonic_regression(y)
+
+    def star(self, y):
+        import isotree
+        from isotree._xp import api
+
+        if self.dry_run:
+            return api.star_on_kernels(self.xp, y, 0, None, True, -1, False)
+        return isotree.star_isotonic_regression(y, 0)
+
+    def timed(self, func, repeat):
+        """(median seconds, first-call seconds): the first call includes compilation."""
         start = time.perf_counter()
         func()
-        sync()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        self.sync()
+        first = time.perf_counter() - start
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            func()
+            self.sync()
+            times.append(time.perf_counter() - start)
+        return float(self.np.median(times)), first
 
 
-def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
-        "OUT", os.path.join(HERE, "results"))
-    os.makedirs(out_dir, exist_ok=True)
-    lines = []
+def torchsort_style_chain(device, y):
+    """A PAVA in the manner of torchsort's CUDA isotonic kernel, for comparison: one thread
+    per row, rows read in place (row-major), sums in the input's float32, no block labels,
+    no scaling. Written here with numba.cuda; torchsort itself needs a compiled extension."""
+    global cuda, float32  # module globals: the simulator swaps them inside kernels
+    from numba import cuda, float32
+
+    if not hasattr(torchsort_style_chain, "kernel"):
+        @cuda.jit
+        def kernel(y, sol, sums, counts, targets):
+            r = cuda.grid(1)
+            if r >= y.shape[0]:
+                return
+            n = y.shape[1]
+            blocks = 0
+            for i in range(n):
+                sums[r, blocks] = y[r, i]
+                counts[r, blocks] = float32(1.0)
+                targets[r, blocks] = i
+                blocks += 1
+                while blocks > 1 and (sums[r, blocks - 2] / counts[r, blocks - 2]
+                                      > sums[r, blocks - 1] / counts[r, blocks - 1]):
+                    sums[r, blocks - 2] += sums[r, blocks - 1]
+                    counts[r, blocks - 2] += counts[r, blocks - 1]
+                    blocks -= 1
+            stop = n
+            for b in range(blocks - 1, -1, -1):
+                value = sums[r, b] / counts[r, b]
+                for i in range(targets[r, b], stop):
+                    sol[r, i] = value
+                stop = targets[r, b]
+
+        torchsort_style_chain.kernel = kernel
+    like = device.torch if not device.dry_run else device.np
+    if device.dry_run:
+        sol, sums, counts = (device.np.empty_like(y) for _ in range(3))
+        targets = device.np.empty(y.shape, dtype=device.np.int32)
+    else:
+        sol, sums, counts = (like.empty_like(y) for _ in range(3))
+        targets = like.empty(y.shape, dtype=like.int32, device=y.device)
+    rows = y.shape[0]
+    torchsort_style_chain.kernel[(rows + 63) // 64, 64](y, sol, sums, counts, targets)
+    return sol
+
+
+def host_round_trip(device, solve, a):
+    """Copy to the host, solve with Numba, copy back."""
+    return device.put(solve(device.host(a)))
+
+
+def run_tests(say):
+    say("\n## GPU tests\n")
+    this = "tests/test_gpu_kernels.py"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", this,
+               "--deselect", f"{this}::test_gpu_check_dry_run"]  # this script, on the CPU
+    try:
+        tests = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=150)
+        lines = tests.stdout.strip().splitlines()
+        say("```\n" + "\n".join(lines[-12:]) + "\n```")
+        return lines[-1] if lines else tests.stderr[-500:]
+    except subprocess.TimeoutExpired:
+        say("tests did not finish within 150 s")
+        return "timeout"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.dry_run:
+        os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")  # before numba.cuda is imported
+    sys.path.insert(0, ROOT)
+    import numpy as np
+
+    import isotree
+    from isotree._cuda import launch
+    from isotree._xp import api
+    from isotree.ida import isotonic_logits, mixup_mass
+
+    device = Device(args.dry_run)
+    pick = 1 if args.dry_run else 0
+    repeat = SIZES["repeat"][pick]
+    os.makedirs(args.out, exist_ok=True)
+    lines, record = [], {}
 
     def say(text=""):
         print(text, flush=True)
         lines.append(text)
 
-    sys.path.insert(0, ROOT)
+    import numba
     import torch
 
-    import isotree
-    from isotree.ida import isotonic_logits, mixup_mass
-
-    say(f"# isotree GPU check\n\nGPU: {torch.cuda.get_device_name(0)}; torch "
-        f"{torch.__version__} (CUDA {torch.version.cuda}); isotree {isotree.__version__}; "
-        f"numpy {np.__version__}")
+    versions = {"isotree": isotree.__version__, "numpy": np.__version__,
+                "numba": numba.__version__, "torch": torch.__version__,
+                "cuda (torch)": torch.version.cuda, "python": platform.python_version()}
     try:
-        import cupy
+        from numba import cuda
 
-        say(f"cupy {cupy.__version__}")
+        versions["numba.cuda"] = getattr(cuda, "implementation", "built-in")
     except ImportError:
-        cupy = None
-        say("cupy: not installed")
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                            "tests/test_array_api.py"], cwd=ROOT, capture_output=True,
-                           text=True, timeout=150)
-    say("\n## Tests (tests/test_array_api.py, GPU cases included)\n\n```\n"
-        + "\n".join(tests.stdout.strip().splitlines()[-6:]) + "\n```")
+        versions["numba.cuda"] = "missing"
+    record.update(gpu=device.name, versions=versions, dry_run=args.dry_run)
+    say(f"# isotree GPU check{' (dry run)' if args.dry_run else ''}\n")
+    say(f"GPU: {device.name}\n")
+    say("Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    if args.dry_run or args.skip_tests:
+        say("\nGPU tests: not run here (the dry run checks this script; CI runs the kernel "
+            "tests under the simulator)")
+    else:
+        record["tests"] = run_tests(say)
 
-    sync = torch.cuda.synchronize
     rng = np.random.default_rng(0)
-    say("\n## IDA, B = 4096, float32, PyTorch CUDA tensors\n")
+    # IDA against torch.sort of the same logits.
+    batch = SIZES["ida_batch"][pick]
+    say(f"\n## IDA, B = {batch}, float32, two-label Mixup\n")
     say("| c | torch.sort | exact | exact / sort | approx n_iter=2 | approx / sort | "
-        "max abs err vs CPU exact |")
-    say("|---|---|---|---|---|---|---|")
-    for classes in (100, 1000, 32768):
-        batch = 4096
+        "array-API exact | first call (compile) | max abs err vs Numba |")
+    say("|---|---|---|---|---|---|---|---|---|")
+    record["ida"] = []
+    for classes in SIZES["ida_classes"][pick]:
         a = rng.integers(0, classes, batch)
         b = (a + rng.integers(1, classes, batch)) % classes
         mass = mixup_mass(a, b, rng.beta(1.0, 1.0, batch), classes).astype(np.float32)
         logits = (4.0 * mass + rng.normal(size=(batch, classes))).astype(np.float32)
-        z = torch.from_numpy(logits).cuda()
-        m = torch.from_numpy(mass).cuda()
-        sort = cuda_time(lambda: torch.sort(z, dim=1), sync)
-        exact = cuda_time(lambda: isotonic_logits(z, m), sync, repeat=3)
-        approx = cuda_time(lambda: isotonic_logits(z, m, method="approx", n_iter=2), sync,
-                           repeat=3)
-        error = float(np.abs(isotonic_logits(z, m).cpu().numpy()
+        z, m = device.put(logits), device.put(mass)
+        sort, _ = device.timed(lambda: device.sort(z), repeat)
+        exact, first = device.timed(lambda: device.logits(z, m), repeat)
+        approx, _ = device.timed(lambda: device.logits(z, m, "approx", 2), repeat)
+        generic = float("nan")
+        if classes <= 1000:
+            api.USE_CUDA_KERNELS = False
+            generic, _ = device.timed(lambda: api.logits(device.xp, z, m, "exact", None,
+                                                         False), 1)
+            api.USE_CUDA_KERNELS = True
+        error = float(np.abs(device.host(device.logits(z, m))
                              - isotonic_logits(logits, mass)).max())
-        say(f"| {classes} | {sort * 1e3:.2f} ms | {exact * 1e3:.2f} ms | {exact / sort:.2f} | "
-            f"{approx * 1e3:.2f} ms | {approx / sort:.2f} | {error:.1e} |")
-    say("\n## Star, one row of 10^7, float32\n")
-    y = rng.normal(size=10_000_000).astype(np.float32)
-    y_gpu = torch.from_numpy(y).cuda()
-    star = cuda_time(lambda: isotree.star_isotonic_regression(y_gpu, 0), sync)
-    sort = cuda_time(lambda: torch.sort(y_gpu), sync)
-    cpu_start = time.perf_counter()
-    expected = isotree.star_isotonic_regression(y, 0)
-    cpu = time.perf_counter() - cpu_start
-    error = float(np.abs(isotree.star_isotonic_regression(y_gpu, 0).cpu().numpy()
-                         - expected).max())
-    say(f"torch CUDA: {star * 1e3:.2f} ms; torch.sort {sort * 1e3:.2f} ms "
-        f"(ratio {star / sort:.2f}); Numba on the host CPU {cpu * 1e3:.1f} ms; "
-        f"max abs err {error:.1e}")
-    if cupy is not None:
-        y_cp = cupy.asarray(y)
-        star_cp = cuda_time(lambda: isotree.star_isotonic_regression(y_cp, 0),
-                            cupy.cuda.Device().synchronize)
-        say(f"CuPy: {star_cp * 1e3:.2f} ms")
-    with open(os.path.join(out_dir, "gpu_results.md"), "w") as f:
+        error_approx = float(np.abs(device.host(device.logits(z, m, "approx", 2))
+                                    - isotonic_logits(logits, mass, method="approx",
+                                                      n_iter=2)).max())
+        row = dict(classes=classes, sort_ms=sort * 1e3, exact_ms=exact * 1e3,
+                   approx_ms=approx * 1e3, array_api_exact_ms=generic * 1e3,
+                   first_call_s=first, error=error, error_approx=error_approx)
+        record["ida"].append(row)
+        say(f"| {classes} | {sort * 1e3:.3f} ms | {exact * 1e3:.3f} ms | {exact / sort:.2f} | "
+            f"{approx * 1e3:.3f} ms | {approx / sort:.2f} | {generic * 1e3:.1f} ms | "
+            f"{first:.1f} s | {max(error, error_approx):.1e} |")
+
+    # Chains against a torchsort-style PAVA and a host round trip; a long single row too
+    # (one thread per row: where does the host round trip win?).
+    record["chain"] = []
+    for rows, n in SIZES["chain"][pick]:
+        say(f"\n## Chains, {rows} x {n}, float32\n")
+        y = (np.linspace(0, 10, n) + rng.normal(size=(rows, n)) * 3).astype(np.float32)
+        y_dev = device.put(y)
+        expected = isotree.isotonic_regression(y)
+        kernel, first = device.timed(lambda: device.chain(y_dev), repeat)
+        ones = device.put(np.ones((1, n), dtype=np.float32))
+        per_layout = {layout: device.timed(lambda: launch.chain(
+            device.xp, y_dev, ones, 1.0, False, per_block=layout), repeat)[0]
+            for layout in (False, True)}
+        style, _ = device.timed(lambda: torchsort_style_chain(device, y_dev), repeat)
+        trip, _ = device.timed(lambda: host_round_trip(device, isotree.isotonic_regression,
+                                                       y_dev), repeat)
+        generic = float("nan")
+        if rows > 1:
+            api.USE_CUDA_KERNELS = False
+            generic, _ = device.timed(lambda: api.chain(device.xp, y_dev, None, None, True,
+                                                        "primary", None, None, -1, False), 1)
+            api.USE_CUDA_KERNELS = True
+        error = float(np.abs(device.host(device.chain(y_dev)) - expected).max())
+        error_style = float(np.abs(device.host(torchsort_style_chain(device, y_dev))
+                                   - expected).max())
+        record["chain"].append(dict(
+            rows=rows, n=n, kernel_ms=kernel * 1e3, first_call_s=first,
+            one_thread_per_row_ms=per_layout[False] * 1e3,
+            one_block_per_row_ms=per_layout[True] * 1e3,
+            torchsort_style_ms=style * 1e3, host_round_trip_ms=trip * 1e3,
+            array_api_ms=generic * 1e3, error=error, error_style=error_style))
+        say("| path | time | max abs err vs Numba |")
+        say("|---|---|---|")
+        say(f"| isotree PAVA kernel (labels off, float64 sums) | {kernel * 1e3:.3f} ms | "
+            f"{error:.1e} |")
+        say(f"| the same, forced one thread per row | {per_layout[False] * 1e3:.3f} ms | |")
+        say(f"| the same, forced one block per row | {per_layout[True] * 1e3:.3f} ms | |")
+        say(f"| torchsort-style PAVA (float32 sums) | {style * 1e3:.3f} ms | "
+            f"{error_style:.1e} |")
+        say(f"| host round trip (copy, Numba, copy back) | {trip * 1e3:.3f} ms | 0 |")
+        say(f"| array-API path on the device | {generic * 1e3:.1f} ms | |")
+
+    # The star on one long row.
+    size = SIZES["star"][pick]
+    say(f"\n## Star, one row of {size}, float32\n")
+    y = rng.normal(size=size).astype(np.float32)
+    y_dev = device.put(y)
+    star, first = device.timed(lambda: device.star(y_dev), repeat)
+    sort, _ = device.timed(lambda: device.sort(y_dev), repeat)
+    trip, _ = device.timed(lambda: host_round_trip(
+        device, lambda a: isotree.star_isotonic_regression(a, 0), y_dev), repeat)
+    error = float(np.abs(device.host(device.star(y_dev))
+                         - isotree.star_isotonic_regression(y, 0)).max())
+    record["star"] = dict(n=size, kernel_ms=star * 1e3, sort_ms=sort * 1e3,
+                          host_round_trip_ms=trip * 1e3, first_call_s=first, error=error)
+    say(f"kernel {star * 1e3:.3f} ms; torch.sort {sort * 1e3:.3f} ms (ratio "
+        f"{star / sort:.2f}); host round trip {trip * 1e3:.2f} ms; max abs err {error:.1e}")
+
+    if not args.dry_run:
+        say("\n## Gradients on CUDA (isotree.torch)\n")
+        try:
+            import isotree.torch as itorch
+
+            z = torch.from_numpy(logits).cuda().requires_grad_()
+            fit = itorch.isotonic_logits(z, torch.from_numpy(mass).cuda())
+            fit.sum().backward()
+            say(f"isotonic_logits backward: fit on {fit.device}, grad on {z.grad.device}")
+        except Exception as error:  # the adapter is another module's; report, do not stop
+            say(f"isotonic_logits backward failed: {type(error).__name__}: {error}")
+    with open(os.path.join(args.out, "gpu_results.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    with open(os.path.join(args.out, "gpu_results.json"), "w") as f:
+        json.dump(record, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -52,13 +52,16 @@ def pava_row(y, w, sy, sw, products, fit, labels, block_sum, block_w, block_star
             sw_block += wk
             k += 1
         # Look back: pool the stacked blocks whose mean is strictly larger (ties stay apart).
-        # Compared as rounded means, so the stored means never decrease, not even by one
-        # unit in the last place; one test decides both the pooling and the block's start.
-        # First by cross-multiplied sums (no division per pooled block), then once more on
-        # the rounded means, which rarely pools again but keeps the means sorted exactly.
+        # First the clear violations, by cross-multiplied sums (no division per pooled
+        # block; a margin of a few ulps leaves near-ties alone), then the rest on the
+        # rounded means: the stored means never decrease, not even by one unit in the last
+        # place, and equal ones stay apart.
         start_known = False
-        while nb > 0 and (block_sum[nb - 1] * sw_block > s * block_w[nb - 1] if products
-                          else fit[nb - 1] > s / sw_block):
+        while nb > 0 and products:
+            before = block_sum[nb - 1] * sw_block
+            after = s * block_w[nb - 1]
+            if not before - after > 1e-15 * (abs(before) + abs(after)):
+                break
             nb -= 1
             s += block_sum[nb]
             sw_block += block_w[nb]

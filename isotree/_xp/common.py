@@ -120,17 +120,19 @@ def masked_sum(xp, mask, values, axis=1):
 
 
 def weights_rows(xp, weights, shape, axis, dtype, device):
-    """Validated weights laid out as (m or 1, n) rows in ``dtype``; None gives ones."""
+    """Validated weights laid out as (m or 1, n) rows in ``dtype`` (None: their own float
+    dtype); no weights give ones."""
     n = shape[axis]
     if weights is None:
-        return xp.ones((1, n), dtype=dtype, device=device)
+        return xp.ones((1, n), dtype=dtype or xp.float64, device=device)
     w = as_float(xp, weights, "weights", device)
     if tuple(w.shape) != tuple(shape) and tuple(w.shape) != (n,):
         raise ValueError(f"weights must have shape ({n},) or the shape of y {tuple(shape)}; "
                          f"got {tuple(w.shape)}")
     check_finite(xp, w, "weights")
     check_positive(xp, w, "weights")
-    w = xp.astype(w, dtype)
+    if dtype is not None:
+        w = xp.astype(w, dtype)
     if w.ndim == 1:
         return xp.reshape(w, (1, n))
     return rows(xp, w, axis)[0]
@@ -156,3 +158,35 @@ def from_host(xp, array, like):
 
         return torch.as_tensor(np.ascontiguousarray(array), device=like.device)
     return xp.asarray(np.ascontiguousarray(array), device=device_of(like))
+
+
+def _exponent(xp, x):
+    """e with x < 2**e (frexp's exponent, up to one for round-off in log2); 0 where x == 0."""
+    positive = x > 0
+    safe = xp.where(positive, x, xp.ones_like(x))
+    return xp.where(positive, xp.floor(xp.log2(safe)) + 1, xp.zeros_like(x))
+
+
+def row_scales(xp, y, w):
+    """Exact powers of two per row, ``(sy, sw)``, each of shape (m, 1), that keep
+    every sum of ``w * y`` and of ``w`` finite and tiny values out of the subnormal range.
+
+    :func:`isotree._validate.power_of_two_scale`, vectorised and per row, so a row's fit
+    never depends on the magnitudes of the other rows (in float32 accumulators the limit
+    is float32's).
+    """
+    limit = 1000.0 if y.dtype == xp.float64 else 100.0
+    log_n = float(max(int(y.shape[1]), 1).bit_length())
+    exp_y = _exponent(xp, xp.max(xp.abs(y), axis=1, keepdims=True))
+    exp_w = _exponent(xp, xp.max(w, axis=1, keepdims=True))
+    zero = xp.zeros_like(exp_w)
+    shift_w = xp.where(exp_w + log_n > limit, limit - exp_w - log_n,
+                       xp.where(exp_w < -limit // 2, xp.minimum(-exp_w, limit), zero))
+    shift_y = xp.where(exp_y < -limit // 2, xp.minimum(-exp_y, limit), xp.zeros_like(exp_y))
+    excess = exp_y + shift_y + exp_w + shift_w + log_n - limit
+    take_y = xp.minimum(xp.minimum(excess, exp_y + shift_y + limit // 2), limit + shift_y)
+    over = excess > 0
+    shift_y = xp.where(over, shift_y - take_y, shift_y)
+    shift_w = xp.where(over, xp.maximum(shift_w - (excess - take_y), -limit), shift_w)
+    two = xp.asarray(2.0, dtype=y.dtype, device=device_of(y))
+    return xp.pow(two, shift_y), xp.pow(two, shift_w)
