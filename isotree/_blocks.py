@@ -53,15 +53,16 @@ def broadcast(xp, values, shape):
 def gather(xp, values, index):
     """``values[..., index[..., i]]`` along the last axis (``index`` has the full shape)."""
     kind = _framework(xp)
+    shape = tuple(index.shape[:-1]) + tuple(values.shape[-1:])
     if kind == "torch":
         import torch
 
-        return torch.gather(values.expand(index.shape), -1, index)
+        return torch.gather(values.expand(shape), -1, index)
     if kind == "jax":
         import jax.numpy as jnp
 
-        return jnp.take_along_axis(jnp.broadcast_to(values, index.shape), index, axis=-1)
-    return np.take_along_axis(np.broadcast_to(values, index.shape), index, axis=-1)
+        return jnp.take_along_axis(jnp.broadcast_to(values, shape), index, axis=-1)
+    return np.take_along_axis(np.broadcast_to(values, shape), index, axis=-1)
 
 
 def segment_sum(xp, values, labels):
