@@ -11,10 +11,6 @@ from torch.autograd import forward_ad  # noqa: E402
 
 from .autodiff_cases import CASES, IDS, kd_reference, merged_jacobian, oracle_jacobian  # noqa
 
-# PyTorch's own forward-over-reverse decompositions warn when first imported (torch 2.13).
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
-
 
 def tensor(a, grad=False):
     return torch.tensor(np.asarray(a), dtype=torch.float64, requires_grad=grad)
