@@ -138,6 +138,7 @@ def _compute_dtype(t):
     return t.dtype if t.is_floating_point() else torch.float64
 
 
+@torch.compiler.disable  # NumPy and Numba inside: torch.compile runs it eagerly (a graph break)
 def _solve(problem, y, weights):
     """Shared body of the solvers: layout, dtype, the Function (or a plain solve), bounds."""
     y = torch.as_tensor(y)

@@ -108,6 +108,18 @@ def _unclipped(case, y, w):
     return itorch.isotonic_regression(y, weights=w, increasing=False).numpy()
 
 
+def test_torch_compile_runs_the_solver_eagerly_inside():
+    y = tensor([3.0, 1.0, 2.0, 0.5], True)
+
+    def loss(y):
+        return (itorch.isotonic_regression(y, weights=[1.0, 2.0, 1.0, 1.0]) ** 2).sum()
+
+    compiled = torch.compile(loss, backend="eager")
+    (expected,) = torch.autograd.grad(loss(y), y)
+    (got,) = torch.autograd.grad(compiled(y), y)
+    torch.testing.assert_close(got, expected)
+
+
 def test_tie_conventions_on_the_documented_example():
     y = tensor([1.0, 1.0, 2.0])
     solver_jac = torch.func.jacrev(itorch.isotonic_regression)(y)
