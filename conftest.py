@@ -8,3 +8,5 @@ for module in missing:
     collect_ignore.append(f"isotree/{module}.py")
 if missing:
     collect_ignore.append("docs/autodiff.rst")
+if "torch" in missing:
+    collect_ignore.append("docs/kd.rst")

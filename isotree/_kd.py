@@ -39,10 +39,13 @@ def check_options(temperature, alpha, sigma, ida, n_iter, reduction):
 
 
 def _real(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
-            value, "__float__"):
-        raise TypeError(f"{name} must be a real number; got {value!r}")
-    value = float(value)
+    """A finite real scalar (booleans refused)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number; got {value!r}") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value}")
     return value

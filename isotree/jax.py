@@ -73,6 +73,12 @@ def _concrete(*arrays):
     return not any(isinstance(a, jax.core.Tracer) for a in arrays)
 
 
+def _host(a):
+    """A concrete array as NumPy for the validators (bfloat16, unknown to them, as float32)."""
+    a = np.asarray(a)
+    return a.astype(np.float32) if a.dtype.name == "bfloat16" else a
+
+
 def _compute_dtype(y):
     if y.dtype in (jnp.float16, jnp.bfloat16):
         return jnp.float32
@@ -90,9 +96,8 @@ def _apply(problem, y, weights):
     y = jnp.asarray(y)
     dtype, compute = y.dtype, _compute_dtype(y)
     if _concrete(y, weights):
-        ad.check_host_values(np.asarray(y, dtype=np.float64 if y.dtype == jnp.bfloat16
-                                        else None),
-                             None if weights is None else np.asarray(weights), problem.axis)
+        ad.check_host_values(_host(y), None if weights is None else _host(weights),
+                             problem.axis)
     ndim = y.ndim
     y_last = problem.moved(y.astype(compute), ndim)
     w = jnp.ones_like(y_last)
@@ -205,8 +210,7 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, blocks="solver
     mass = _mass(mass, logits, _widest_float())
     problem, method, n_iter = ad.logits(method, n_iter, blocks, mass)
     if _concrete(logits, mass):
-        _ida.check_logits(np.asarray(logits, dtype=np.float64 if logits.dtype == jnp.bfloat16
-                                     else None), np.asarray(mass))
+        _ida.check_logits(_host(logits), _host(mass))
     if method == "exact":
         return _apply(problem, logits, None)
     compute = _compute_dtype(logits)

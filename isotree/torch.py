@@ -164,6 +164,10 @@ def _solve(problem, y, weights):
     return fit if fit.dtype == dtype or not dtype.is_floating_point else fit.to(dtype)
 
 
+def _as_tensor(a):
+    return a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a))
+
+
 def _host_like(a):
     return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a
 
@@ -196,7 +200,7 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
     """
     problem = ad.chain(torch.as_tensor(y).dim(), x=x, increasing=increasing, ties=ties,
                        y_min=y_min, y_max=y_max, axis=axis, blocks=blocks,
-                       to_array=lambda a: torch.as_tensor(_host_like(a)))
+                       to_array=_as_tensor)
     return _solve(problem, y, weights)
 
 

@@ -71,6 +71,17 @@ def test_vmap_is_the_loop_over_rows(case):
                                                    for r in y]), rtol=1e-12)
 
 
+def test_vmap_batches_the_predictor_and_the_mass():
+    rng = np.random.default_rng(8)
+    z, x = rng.normal(size=(4, 5)), rng.integers(0, 3, size=(4, 5))
+    mass = mixup_mass([0, 1, 2, 3], [4, 4, 1, 0], [0.7, 0.5, 0.2, 0.9], 5)
+    fit = jax.vmap(ijax.isotonic_logits)(jnp.asarray(z), jnp.asarray(mass))
+    np.testing.assert_array_equal(fit, isotonic_logits(z, mass))
+    fit = jax.vmap(lambda y, x: ijax.isotonic_regression(y, x=x))(jnp.asarray(z),
+                                                                  jnp.asarray(x))
+    np.testing.assert_array_equal(fit, isotree.isotonic_regression(z, x=x))
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c.edges is not None],
                          ids=[c.id for c in CASES if c.edges is not None])
 def test_equal_values_blocks_merge_ties_along_the_order(case):

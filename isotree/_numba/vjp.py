@@ -2,8 +2,8 @@
 
 The same formula as :func:`isotree._blocks.block_vjp` (block means recomputed from ``y``),
 for the one case where it pays: a first-order backward of PyTorch CPU tensors, where one
-pass over the rows is 4-18x faster than the framework's scatter-add and gather (measured in
-``benchmarks/bench_autodiff.py``). Double backward, forward mode and ``torch.func`` use the
+pass over the rows is 1.2-2.8x faster than the framework's scatter-add and gather (measured
+in ``benchmarks/bench_autodiff.py``). Double backward, forward mode and ``torch.func`` use the
 framework operations, which can be differentiated again.
 """
 
