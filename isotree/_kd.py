@@ -82,10 +82,19 @@ def _take(xp, values, index):
     return gather(xp, values, index)[..., 0]
 
 
-def kd_loss(xp, student, teacher, mass, *, temperature, alpha, sigma, penalty, reduction,
-            stop_gradient):
-    """Per-row ``alpha T^2 KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) CE(s, mass)``
-    (+ ``sigma`` KD-p), reduced. ``teacher`` is the (fitted) teacher logits, no gradient."""
+def kd_loss(xp, student, teacher, mass, *, ida, n_iter, fit_teacher, temperature, alpha,
+            sigma, reduction, stop_gradient):
+    """Per-row ``alpha T^2 KL(softmax(t'/T) || softmax(s/T)) + (1 - alpha) CE(s, mass)``
+    (+ ``sigma`` KD-p), reduced; t' is ``fit_teacher(teacher, mass, method=ida, n_iter=...)``
+    (the adapter's ``isotonic_logits``) for the isotonic modes. No gradient reaches the
+    teacher."""
+    if tuple(teacher.shape) != tuple(student.shape):
+        raise ValueError(f"teacher_logits must have the shape of student_logits "
+                         f"{tuple(student.shape)}; got {tuple(teacher.shape)}")
+    teacher = stop_gradient(teacher)
+    if ida in ("exact", "approx", "shift"):
+        teacher = fit_teacher(teacher, mass, method=ida, n_iter=n_iter)
+    penalty = ida == "penalty"
     t = temperature
     log_target = log_softmax(xp, stop_gradient(teacher) / t, stop_gradient)
     log_student_t = log_softmax(xp, student / t, stop_gradient)

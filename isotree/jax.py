@@ -279,17 +279,11 @@ def kd_loss(student_logits, teacher_logits, mass, *, temperature=4.0, alpha=0.9,
                                                           n_iter, reduction)
     student = jnp.asarray(student_logits)
     student = student.astype(_compute_dtype(student))
-    teacher = jax.lax.stop_gradient(jnp.asarray(teacher_logits).astype(student.dtype))
-    if teacher.shape != student.shape:
-        raise ValueError(f"teacher_logits must have the shape of student_logits "
-                         f"{student.shape}; got {teacher.shape}")
-    mass = _mass(mass, student, student.dtype)
-    if ida in ("exact", "approx", "shift"):
-        teacher = isotonic_logits(teacher, mass, method=ida, n_iter=n_iter)
-    return _kd.kd_loss(jnp, student, teacher, mass, temperature=temperature, alpha=alpha,
-                       sigma=sigma, penalty=ida == "penalty", reduction=reduction,
+    teacher = jnp.asarray(teacher_logits).astype(student.dtype)
+    return _kd.kd_loss(jnp, student, teacher, _mass(mass, student, student.dtype), ida=ida,
+                       n_iter=n_iter, fit_teacher=isotonic_logits, temperature=temperature,
+                       alpha=alpha, sigma=sigma, reduction=reduction,
                        stop_gradient=jax.lax.stop_gradient)
-
 
 for _function in (isotonic_regression, tree_isotonic_regression, star_isotonic_regression,
                   isotonic_logits):

@@ -376,16 +376,10 @@ def kd_loss(student_logits, teacher_logits, mass, *, temperature=4.0, alpha=0.9,
     temperature, alpha, sigma, n_iter = _kd.check_options(temperature, alpha, sigma, ida,
                                                           n_iter, reduction)
     student, mass = _kd_inputs(student_logits, mass)
-    teacher = torch.as_tensor(teacher_logits).detach().to(student.dtype)
-    if teacher.shape != student.shape:
-        raise ValueError(f"teacher_logits must have the shape of student_logits "
-                         f"{tuple(student.shape)}; got {tuple(teacher.shape)}")
-    if ida in ("exact", "approx", "shift"):
-        teacher = isotonic_logits(teacher, mass, method=ida, n_iter=n_iter)
-    return _kd.kd_loss(xp, student, teacher, mass, temperature=temperature, alpha=alpha,
-                       sigma=sigma, penalty=ida == "penalty", reduction=reduction,
-                       stop_gradient=torch.Tensor.detach)
-
+    teacher = torch.as_tensor(teacher_logits).to(student.dtype)
+    return _kd.kd_loss(xp, student, teacher, mass, ida=ida, n_iter=n_iter,
+                       fit_teacher=isotonic_logits, temperature=temperature, alpha=alpha,
+                       sigma=sigma, reduction=reduction, stop_gradient=torch.Tensor.detach)
 
 for _function in (isotonic_regression, tree_isotonic_regression, star_isotonic_regression,
                   isotonic_logits):

@@ -155,3 +155,17 @@ def kd_reference(student, teacher_fit, mass, temperature, alpha, sigma=None):
     soft = (np.exp(log_target) * (log_target - log_softmax(s / temperature, axis=-1))).sum(-1)
     hard = -(mass * log_softmax(s, axis=-1)).sum(-1)
     return alpha * temperature ** 2 * soft + (1 - alpha) * hard
+
+
+def kd_problem():
+    """A batch with extreme logits (+-1e4, and the teacher row [0, 0, 500] that gave NaN in
+    float32): ``(mass, student, teacher)`` in float64."""
+    rng = np.random.default_rng(4)
+    rows, c = 6, 5
+    mass = mixup_mass(rng.integers(0, c, rows), rng.integers(0, c, rows),
+                      np.where(rng.random(rows) < 0.3, 0.5, rng.uniform(0, 1, rows)), c)
+    student = rng.normal(size=(rows, c))
+    teacher = 3 * rng.normal(size=(rows, c))
+    student[0], teacher[0] = [1e4, -1e4, 0, 0, 0], [-1e4, 1e4, 0, 0, 500]
+    teacher[1] = [0, 0, 500, 0, 0]
+    return mass, student, teacher

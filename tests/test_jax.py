@@ -10,7 +10,8 @@ import isotree  # noqa: E402
 import isotree.jax as ijax  # noqa: E402
 from isotree.ida import isotonic_logits, mixup_mass  # noqa: E402
 
-from .autodiff_cases import CASES, IDS, kd_reference, merged_jacobian, oracle_jacobian  # noqa
+from .autodiff_cases import (CASES, IDS, kd_problem, kd_reference, merged_jacobian,  # noqa
+                             oracle_jacobian)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -124,20 +125,18 @@ def test_tie_conventions_on_the_documented_example():
 
 @pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
 def test_half_precision_is_computed_in_float32_and_returned_as_given(dtype):
-    rng = np.random.default_rng(6)
-    y32 = jnp.asarray(rng.normal(size=(3, 6)), dtype=jnp.float32)
-    mass = mixup_mass([0, 1, 2], [3, 3, 3], 0.7, 6)
-    y = y32.astype(dtype)
-    for func in (lambda y: ijax.isotonic_regression(y),
-                 lambda y: ijax.isotonic_regression(y, x=[0, 1, 1, 2, 3, 3], ties="tertiary"),
-                 lambda y: ijax.tree_isotonic_regression(y, [-1, 0, 0, 1, 1, 2]),
-                 lambda y: ijax.star_isotonic_regression(y, 2),
-                 lambda y: ijax.isotonic_logits(y, mass)):
-        fit = func(y)
-        assert fit.dtype == dtype
-        np.testing.assert_array_equal(fit, func(y.astype(jnp.float32)).astype(dtype))
-        grad = jax.grad(lambda y: func(y).astype(jnp.float32).sum())(y)
+    for case in CASES:  # every solver and option of the shared table
+        y = jnp.asarray(case.y, dtype=dtype)
+        w = None if case.w is None else jnp.asarray(case.w, dtype=dtype)
+        fit = case.call(ijax, y, w)
+        assert fit.dtype == dtype, case.id
+        in_float32 = case.call(ijax, y.astype(jnp.float32),
+                               None if w is None else w.astype(jnp.float32))
+        np.testing.assert_array_equal(fit, in_float32.astype(dtype))
+        grad = jax.grad(lambda y: case.call(ijax, y, w).astype(jnp.float32).sum())(y)
         assert grad.dtype == dtype and np.all(np.isfinite(grad.astype(jnp.float32)))
+    mass = mixup_mass([0, 1, 2], [3, 3, 3], 0.7, 6)
+    y32 = jnp.asarray(np.random.default_rng(6).normal(size=(3, 6)), dtype=jnp.float32)
     student = (y32 * 1e4).astype(dtype)
     loss = ijax.kd_loss(student, -student, mass)
     assert loss.dtype == jnp.float32 and np.isfinite(loss)
@@ -146,14 +145,7 @@ def test_half_precision_is_computed_in_float32_and_returned_as_given(dtype):
 @pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64])
 @pytest.mark.parametrize("ida", ["exact", "approx", "shift", "penalty", None])
 def test_kd_loss_matches_the_numpy_reference_and_torch(dtype, ida):
-    rng = np.random.default_rng(4)
-    rows, c = 6, 5
-    mass = mixup_mass(rng.integers(0, c, rows), rng.integers(0, c, rows),
-                      np.where(rng.random(rows) < 0.3, 0.5, rng.uniform(0, 1, rows)), c)
-    student64 = rng.normal(size=(rows, c))
-    teacher64 = 3 * rng.normal(size=(rows, c))
-    student64[0], teacher64[0] = [1e4, -1e4, 0, 0, 0], [-1e4, 1e4, 0, 0, 500]
-    teacher64[1] = [0, 0, 500, 0, 0]  # the float32 NaN of issue 9, item 3
+    mass, student64, teacher64 = kd_problem()
     student, teacher = jnp.asarray(student64, dtype), jnp.asarray(teacher64, dtype)
     options = dict(temperature=3.0, alpha=0.7, ida=ida, n_iter=1 if ida == "approx" else None)
     loss = ijax.kd_loss(student, teacher, mass, reduction="none", **options)

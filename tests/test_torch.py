@@ -9,7 +9,8 @@ from isotree._autodiff import warn_if_requires_grad  # noqa: E402
 from isotree.ida import isotonic_logits, mixup_mass  # noqa: E402
 from torch.autograd import forward_ad  # noqa: E402
 
-from .autodiff_cases import CASES, IDS, kd_reference, merged_jacobian, oracle_jacobian  # noqa
+from .autodiff_cases import (CASES, IDS, kd_problem, kd_reference, merged_jacobian,  # noqa
+                             oracle_jacobian)
 
 
 def tensor(a, grad=False):
@@ -173,20 +174,17 @@ def test_compiled_first_order_backward_matches_the_framework_operations():
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_is_computed_in_float32_and_returned_as_given(dtype):
-    rng = np.random.default_rng(6)
-    y32 = torch.tensor(rng.normal(size=(3, 6)), dtype=torch.float32)
-    mass = torch.as_tensor(mixup_mass([0, 1, 2], [3, 3, 3], 0.7, 6))
-    y = y32.to(dtype).requires_grad_()
-    for func in (lambda y: itorch.isotonic_regression(y),
-                 lambda y: itorch.isotonic_regression(y, x=[0, 1, 1, 2, 3, 3], ties="tertiary"),
-                 lambda y: itorch.tree_isotonic_regression(y, [-1, 0, 0, 1, 1, 2]),
-                 lambda y: itorch.star_isotonic_regression(y, 2),
-                 lambda y: itorch.isotonic_logits(y, mass)):
-        fit = func(y)
-        assert fit.dtype == dtype
-        torch.testing.assert_close(fit.float(), func(y.detach().float()).to(dtype).float())
+    for case in CASES:  # every solver and option of the shared table
+        y = torch.tensor(case.y, dtype=dtype, requires_grad=True)
+        w = None if case.w is None else torch.tensor(case.w, dtype=dtype)
+        fit = case.call(itorch, y, w)
+        assert fit.dtype == dtype, case.id
+        in_float32 = case.call(itorch, y.detach().float(), None if w is None else w.float())
+        torch.testing.assert_close(fit.float(), in_float32.to(dtype).float())
         (grad,) = torch.autograd.grad(fit.sum(), y)
         assert grad.dtype == dtype and torch.isfinite(grad).all()
+    mass = torch.as_tensor(mixup_mass([0, 1, 2], [3, 3, 3], 0.7, 6))
+    y32 = torch.tensor(np.random.default_rng(6).normal(size=(3, 6)), dtype=torch.float32)
     student = (y32 * 1e4).to(dtype).requires_grad_()
     loss = itorch.kd_loss(student, -student.detach(), mass)
     assert loss.dtype == torch.float32 and torch.isfinite(loss)
@@ -259,14 +257,7 @@ def test_numpy_level_warns_for_a_tensor_that_requires_grad():
                                    torch.float64])
 @pytest.mark.parametrize("ida", ["exact", "approx", "shift", "penalty", None])
 def test_kd_loss_matches_the_numpy_reference_even_for_extreme_logits(dtype, ida):
-    rng = np.random.default_rng(4)
-    rows, c = 6, 5
-    mass = mixup_mass(rng.integers(0, c, rows), rng.integers(0, c, rows),
-                      np.where(rng.random(rows) < 0.3, 0.5, rng.uniform(0, 1, rows)), c)
-    student64 = rng.normal(size=(rows, c))
-    teacher64 = 3 * rng.normal(size=(rows, c))
-    student64[0], teacher64[0] = [1e4, -1e4, 0, 0, 0], [-1e4, 1e4, 0, 0, 500]
-    teacher64[1] = [0, 0, 500, 0, 0]
+    mass, student64, teacher64 = kd_problem()
     student = torch.tensor(student64, dtype=dtype, requires_grad=True)
     teacher = torch.tensor(teacher64, dtype=dtype, requires_grad=True)
     options = dict(temperature=3.0, alpha=0.7, ida=ida, n_iter=1 if ida == "approx" else None)
