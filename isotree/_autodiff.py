@@ -87,22 +87,21 @@ def merged_labels(xp, problem, fit, labels, y, w, aux):
     """The ``blocks="equal_values"`` labels: solver blocks joined along the order's edges
     (chain neighbours, tree edges, star spokes) or comparable pairs where the values are
     equal. With tertiary ties the values compared are the block means."""
-    values = fit
-    if problem.tertiary:
-        total = _blocks.gather(xp, _blocks.segment_sum(xp, w, labels), labels)
-        values = _blocks.gather(xp, _blocks.segment_sum(xp, w * y, labels), labels) / total
+    # Tertiary fits keep offsets inside a block: compare the blocks' means instead.
+    values = _blocks.block_means(xp, labels, w, y) if problem.tertiary else fit
     if problem.order == "preorder":
-        return _blocks.merge_equal_in_preorder(xp, values, _blocks.broadcast(xp, aux[0], fit.shape),
-                                               labels)
+        x = _blocks.broadcast(xp, aux[0], fit.shape)
+        return _blocks.merge_equal_in_preorder(xp, values, x, labels)
     if problem.order == "chain":
         neighbour = _blocks.chain_neighbours(xp, labels)
     elif problem.order == "tree":
         parent = np.where(problem.parent >= 0, problem.parent, np.arange(problem.parent.size))
-        neighbour = _blocks.broadcast(xp, xp.asarray(parent, dtype=labels.dtype,
-                                               device=_device(labels)), labels.shape)
+        parent = xp.asarray(parent, dtype=labels.dtype, device=_device(labels))
+        neighbour = _blocks.broadcast(xp, parent, labels.shape)
     else:  # star: every entry's neighbour is its row's root
         roots = xp.astype(aux[0], labels.dtype)
-        neighbour = _blocks.broadcast(xp, xp.reshape(roots, tuple(roots.shape) + (1,)), labels.shape)
+        roots = xp.reshape(roots, tuple(roots.shape) + (1,))
+        neighbour = _blocks.broadcast(xp, roots, labels.shape)
     return _blocks.merge_along(xp, values, neighbour)
 
 

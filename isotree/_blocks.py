@@ -96,6 +96,11 @@ def _block_means(xp, labels, w, y, total_w):
     return gather(xp, segment_sum(xp, w * y, labels), labels) / total_w
 
 
+def block_means(xp, labels, w, y):
+    """Every entry's block mean of ``y`` with weights ``w`` (both of the labels' shape)."""
+    return _block_means(xp, labels, w, y, _block_weights(xp, labels, w))
+
+
 def block_jvp(xp, labels, y, w, t_y, t_w):
     """The tangent of the block means of ``y`` (weights ``w``) in direction (t_y, t_w).
 
