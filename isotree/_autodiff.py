@@ -10,7 +10,6 @@ framework needs (an ``autograd.Function`` or a ``custom_jvp`` over a ``pure_call
 """
 
 import dataclasses
-import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -229,19 +228,3 @@ def hard_label_mass(xp, mass, logits_shape, dtype, device, check=True):
                          f"as integer labels, {tuple(logits_shape[:-1])}; got "
                          f"{tuple(mass.shape)}")
     return xp.astype(mass, dtype)
-
-
-def warn_if_requires_grad(function, *arrays):
-    """Warn when a PyTorch tensor that requires a gradient reaches the NumPy-level
-    ``isotree.<function>`` (its result carries no ``grad_fn``). Cheap: it reads one
-    attribute per argument. Call it first thing in the public solvers, e.g.
-    ``warn_if_requires_grad("isotonic_regression", y, weights)``."""
-    if not any(getattr(a, "requires_grad", False) is True for a in arrays):
-        return
-    import torch
-
-    if torch.is_grad_enabled():
-        name = function.rsplit(".", 1)[-1]
-        warnings.warn(f"isotree.{function} returns a tensor without a gradient although its "
-                      f"input requires grad; use isotree.torch.{name} to differentiate it",
-                      UserWarning, stacklevel=3)

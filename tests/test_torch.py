@@ -5,7 +5,7 @@ torch = pytest.importorskip("torch")
 
 import isotree  # noqa: E402
 import isotree.torch as itorch  # noqa: E402
-from isotree._autodiff import warn_if_requires_grad  # noqa: E402
+from isotree._requires_grad import warn_if_requires_grad  # noqa: E402
 from isotree.ida import isotonic_logits, mixup_mass  # noqa: E402
 from torch.autograd import forward_ad  # noqa: E402
 
