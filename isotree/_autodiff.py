@@ -49,12 +49,15 @@ class Problem:
     blocks: str = "solver"
     parent: Any = None  # the tree's parent array, for "equal_values"
 
+    def axis_is_last(self, ndim):
+        return ndim <= 1 or self.axis % ndim == ndim - 1
+
     def moved(self, array, ndim):
         """``array`` (of y's shape) with the problem's axis last."""
-        return array if ndim <= 1 or self.axis == ndim - 1 else _moveaxis(array, self.axis, -1)
+        return array if self.axis_is_last(ndim) else _moveaxis(array, self.axis, -1)
 
     def restored(self, array, ndim):
-        return array if ndim <= 1 or self.axis == ndim - 1 else _moveaxis(array, -1, self.axis)
+        return array if self.axis_is_last(ndim) else _moveaxis(array, -1, self.axis)
 
 
 def _moveaxis(array, source, destination):

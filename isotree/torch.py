@@ -147,7 +147,10 @@ def _solve(problem, y, weights):
     if weights is not None:
         weights = torch.as_tensor(weights, device=y.device).to(compute)
     ndim = y.dim()
-    if y.device.type == "cpu" and not _functorch_wrapped(y, weights):
+    # The public solver validates too, but in the moved layout: check where the caller's
+    # indices hold (CPU tensors only; on a GPU the public solver's check is the one).
+    if not problem.axis_is_last(ndim) and y.device.type == "cpu" and \
+            not _functorch_wrapped(y, weights):
         ad.check_host_values(y.detach().numpy(),
                              None if weights is None else weights.detach().numpy(), problem.axis)
     y_last = problem.moved(y, ndim)
