@@ -118,9 +118,12 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
                         y_min=None, y_max=None, axis=-1, blocks="solver"):
     """:func:`isotree.isotonic_regression` for JAX, differentiable in `y` and `weights`.
 
-    Parameters are those of :func:`isotree.isotonic_regression` (every tie rule, bounds,
-    any `axis`; `x` may be traced), plus
-
+    Parameters
+    ----------
+    y, x, increasing, ties, y_min, y_max, axis
+        As in :func:`isotree.isotonic_regression` (every tie rule, bounds, any axis); `x` may be traced.
+    weights : keyword-only
+        As there; differentiable.
     {blocks}
 
     Returns
@@ -146,9 +149,12 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-
                              blocks="solver"):
     """:func:`isotree.tree_isotonic_regression` for JAX, differentiable in `y`, `weights`.
 
-    Parameters are those of :func:`isotree.tree_isotonic_regression` (`parent` concrete),
-    plus
-
+    Parameters
+    ----------
+    y, parent, increasing
+        As in :func:`isotree.tree_isotonic_regression` (`parent` concrete).
+    weights : keyword-only
+        As there; differentiable.
     axis : int, default=-1
         The axis of the nodes; the others index problems on the same tree.
     {blocks}
@@ -169,9 +175,13 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
                              blocks="solver"):
     """:func:`isotree.star_isotonic_regression` for JAX, differentiable in `y`, `weights`.
 
-    Parameters are those of :func:`isotree.star_isotonic_regression` (`root` concrete: an
-    int or an array of the batch shape), plus
-
+    Parameters
+    ----------
+    y, root, increasing, axis
+        As in :func:`isotree.star_isotonic_regression` (`root` concrete: an int or an
+        array of the batch shape).
+    weights : keyword-only
+        As there; differentiable.
     {blocks}
 
     Examples
@@ -193,8 +203,10 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, blocks="solver
     mass). ``"approx"`` and ``"shift"`` are corrections, not projections: differentiating
     them raises (apply ``jax.lax.stop_gradient`` to the logits, as :func:`kd_loss` does).
 
-    Parameters are those of :func:`isotree.ida.isotonic_logits`, plus
-
+    Parameters
+    ----------
+    logits, mass, method, n_iter
+        As in :func:`isotree.ida.isotonic_logits`; `mass` may also be integer labels.
     {blocks}
 
     Examples

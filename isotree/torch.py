@@ -179,9 +179,12 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
                         y_min=None, y_max=None, axis=-1, blocks="solver"):
     """:func:`isotree.isotonic_regression` on tensors, differentiable in `y` and `weights`.
 
-    Parameters are those of :func:`isotree.isotonic_regression` (every tie rule, bounds,
-    any `axis`), plus
-
+    Parameters
+    ----------
+    y, x, increasing, ties, y_min, y_max, axis
+        As in :func:`isotree.isotonic_regression` (every tie rule, bounds, any axis).
+    weights : keyword-only
+        As there; differentiable.
     {blocks}
 
     Returns
@@ -211,8 +214,12 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-
                              blocks="solver"):
     """:func:`isotree.tree_isotonic_regression` on tensors, differentiable in `y`, `weights`.
 
-    Parameters are those of :func:`isotree.tree_isotonic_regression`, plus
-
+    Parameters
+    ----------
+    y, parent, increasing
+        As in :func:`isotree.tree_isotonic_regression`.
+    weights : keyword-only
+        As there; differentiable.
     axis : int, default=-1
         The axis of the nodes; the others index problems on the same tree.
     {blocks}
@@ -236,8 +243,12 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
                              blocks="solver"):
     """:func:`isotree.star_isotonic_regression` on tensors, differentiable in `y`, `weights`.
 
-    Parameters are those of :func:`isotree.star_isotonic_regression`, plus
-
+    Parameters
+    ----------
+    y, root, increasing, axis
+        As in :func:`isotree.star_isotonic_regression`.
+    weights : keyword-only
+        As there; differentiable.
     {blocks}
 
     Examples
@@ -262,8 +273,10 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, blocks="solver
     projections: they raise for logits that require a gradient (detach the teacher's
     logits, as :func:`kd_loss` does).
 
-    Parameters are those of :func:`isotree.ida.isotonic_logits`, plus
-
+    Parameters
+    ----------
+    logits, mass, method, n_iter
+        As in :func:`isotree.ida.isotonic_logits`; `mass` may also be integer labels.
     {blocks}
 
     Examples
