@@ -48,7 +48,7 @@ class _Solve(torch.autograd.Function):
     def backward(ctx, grad, _labels, _groups):
         y, w, labels, groups = ctx.saved_tensors
         need_y, need_w = ctx.needs_input_grad[:2]
-        if (grad.device.type == "cpu" and not torch.is_grad_enabled()
+        if (grad.device.type == "cpu" and not torch.is_grad_enabled() and y.numel()
                 and not ctx.problem.tertiary and not _functorch_wrapped(grad, y)):
             grad_y, grad_w = _compiled_vjp(labels, y, w, grad, need_w)
         else:  # PyTorch operations: recorded when the backward is differentiated again
@@ -56,7 +56,7 @@ class _Solve(torch.autograd.Function):
                 xp, labels, groups if ctx.problem.tertiary else None, y, _full(w, y), grad,
                 need_w)
         if need_w and w.shape != y.shape:
-            grad_w = grad_w.reshape(-1, y.shape[-1]).sum(0)
+            grad_w = grad_w.sum(dim=tuple(range(y.dim() - 1)))  # weights shared by rows
         return grad_y if need_y else None, grad_w, None, None
 
     @staticmethod

@@ -116,6 +116,17 @@ def test_equal_values_is_jaxopts_convention():
         np.testing.assert_allclose(ours, theirs, atol=1e-7)
 
 
+@pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 4)])
+def test_empty_in_empty_out_with_gradients(shape):
+    for blocks in ("solver", "equal_values"):
+        def total(y, w):
+            return ijax.isotonic_regression(y, weights=w, blocks=blocks).sum()
+
+        grad_y, grad_w = jax.grad(total, argnums=(0, 1))(jnp.zeros(shape),
+                                                         jnp.ones(shape[-1]))
+        assert grad_y.shape == shape and grad_w.shape == (shape[-1],)
+
+
 def test_tie_conventions_on_the_documented_example():
     y = jnp.array([1.0, 1.0, 2.0])
     np.testing.assert_array_equal(jax.jacfwd(ijax.isotonic_regression)(y), np.eye(3))

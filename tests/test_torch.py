@@ -134,6 +134,16 @@ def test_torch_compile_runs_the_solver_eagerly_inside():
     torch.testing.assert_close(got, expected)
 
 
+@pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 4)])
+def test_empty_in_empty_out_with_gradients(shape):
+    y = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
+    w = torch.ones(shape[-1], dtype=torch.float64, requires_grad=True)
+    for blocks in ("solver", "equal_values"):
+        fit = itorch.isotonic_regression(y, weights=w, blocks=blocks)
+        grad_y, grad_w = torch.autograd.grad(fit.sum(), (y, w))
+        assert fit.shape == grad_y.shape == shape and grad_w.shape == w.shape
+
+
 def test_tie_conventions_on_the_documented_example():
     y = tensor([1.0, 1.0, 2.0])
     solver_jac = torch.func.jacrev(itorch.isotonic_regression)(y)
