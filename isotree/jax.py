@@ -73,6 +73,14 @@ def _concrete(*arrays):
     return not any(isinstance(a, jax.core.Tracer) for a in arrays)
 
 
+def _host_option(value, name):
+    """``parent`` and ``root`` shape the problem and are read on the host: concrete only."""
+    if not _concrete(value):
+        raise ValueError(f"{name} must be concrete (not traced by jit, vmap or grad): it is "
+                         f"read on the host when the problem is set up; pass it as a NumPy "
+                         f"array or a static argument (root: an array of the batch shape)")
+
+
 def _host(a):
     """A concrete array as NumPy for the validators (bfloat16, unknown to them, as float32)."""
     a = np.asarray(a)
@@ -167,6 +175,7 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-
     >>> jax.grad(f)(jnp.array([2.0, 0.0, 5.0])).tolist()
     [1.0, 1.0, 1.0]
     """
+    _host_option(parent, "parent")
     problem = ad.tree(jnp.ndim(y), parent, increasing=increasing, axis=axis, blocks=blocks)
     return _apply(problem, y, weights)
 
@@ -191,6 +200,7 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
     >>> ijax.star_isotonic_regression(jnp.array([5.0, 4.0, 6.5, 3.0])).tolist()
     [4.0, 4.0, 6.5, 4.0]
     """
+    _host_option(root, "root")
     problem = ad.star(jnp.shape(y), root, increasing=increasing, axis=axis, blocks=blocks,
                       to_array=jnp.asarray)
     return _apply(problem, y, weights)

@@ -132,6 +132,14 @@ def _functorch_wrapped(*tensors):
                for t in tensors)
 
 
+def _host_option(value, name):
+    """``parent`` and ``root`` shape the problem and are read on the host: not batchable."""
+    if _functorch_wrapped(value):
+        raise ValueError(f"{name} cannot be batched by torch.func.vmap or be differentiated: "
+                         f"it is read on the host when the problem is set up; pass one "
+                         f"{name} for the batch (root: an integer tensor of the batch shape)")
+
+
 def _compute_dtype(t):
     if t.dtype in (torch.float16, torch.bfloat16):
         return torch.float32
@@ -234,6 +242,7 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-
     >>> y.grad.tolist()
     [1.0, 1.0, 1.0]
     """
+    _host_option(parent, "parent")
     problem = ad.tree(torch.as_tensor(y).dim(), parent, increasing=increasing, axis=axis,
                       blocks=blocks)
     return _solve(problem, y, weights)
@@ -260,6 +269,7 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
     >>> fit.detach().tolist()
     [4.0, 4.0, 6.5, 4.0]
     """
+    _host_option(root, "root")
     problem = ad.star(tuple(torch.as_tensor(y).shape), root, increasing=increasing,
                       axis=axis, blocks=blocks, to_array=torch.as_tensor)
     return _solve(problem, y, weights)

@@ -220,6 +220,14 @@ def test_errors_outside_jit_nan_inside_and_no_silent_zero_derivative():
                                                   n_iter=0))
 
 
+def test_parent_and_root_must_be_concrete():
+    y = jnp.array([[1.0, 0.0, 2.0], [0.0, 1.0, 2.0]])
+    with pytest.raises(ValueError, match="root must be concrete"):
+        jax.vmap(ijax.star_isotonic_regression)(y, jnp.array([0, 1]))
+    with pytest.raises(ValueError, match="parent must be concrete"):
+        jax.jit(ijax.tree_isotonic_regression)(y, jnp.array([-1, 0, 0]))
+
+
 def test_integer_hard_labels_and_traced_mass():
     z = jnp.array([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0]])
     labels = jnp.array([0, 1])

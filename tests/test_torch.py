@@ -243,6 +243,14 @@ def test_options_checks_and_errors_match_the_numpy_level():
         itorch.isotonic_logits(z, torch.tensor([3]))
 
 
+def test_parent_and_root_cannot_be_vmapped():
+    y = tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 2.0]])
+    with pytest.raises(ValueError, match="root cannot be batched by torch.func.vmap"):
+        torch.func.vmap(itorch.star_isotonic_regression)(y, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="parent cannot be batched by torch.func.vmap"):
+        torch.func.vmap(itorch.tree_isotonic_regression)(y, torch.tensor([[-1, 0, 0]] * 2))
+
+
 def test_integer_hard_labels_are_a_one_hot_mass():
     z = tensor([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0]], True)
     labels = torch.tensor([0, 1])
