@@ -15,3 +15,5 @@ if importlib.util.find_spec("maxflow") is None:
     collect_ignore += ["isotree/dag.py", "docs/partial_orders.rst"]
 if any(importlib.util.find_spec(m) is None for m in ("dask", "distributed", "xarray")):
     collect_ignore.append("docs/dask.rst")
+if "torch" in missing:
+    collect_ignore.append("docs/kd.rst")

@@ -16,6 +16,7 @@ import numpy as np
 from . import _threads
 from . import _validate as v
 from ._numba.ida import APPROX, EXACT, SHIFT, ida_rows, order_stats_rows
+from ._requires_grad import warn_if_requires_grad
 from ._scratch import scratch
 from ._xp.common import is_foreign, namespace, to_host
 
@@ -247,6 +248,7 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     workers = _threads.check_workers(workers)
     xp = namespace(logits, mass)
     if xp is not None:
+        warn_if_requires_grad("ida.isotonic_logits", logits)
         from ._xp import api
 
         if api.runs_on_host(xp, logits, mass):

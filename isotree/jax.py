@@ -1,19 +1,20 @@
-"""JAX adapters: the solvers as ``jax.custom_vjp`` functions, under ``jit``, ``grad``, ``vmap``.
+"""JAX adapters: the solvers as ``jax.custom_jvp`` functions, and KD losses.
 
-The forward is a ``jax.pure_callback`` into the Numba kernels (the callback converts its
-``jax.Array`` arguments with ``np.asarray`` first: handing them to Numba directly is what
-breaks jaxopt's isotonic regression since jax 0.4.27), with ``vmap_method="broadcast_all"``
-(the kernels batch over leading axes natively). It returns the fit and the block labels;
-the backward is pure JAX (``segment_sum`` by label, divide, gather), so it jits and vmaps.
-On a GPU the callback copies the inputs to the host and the fit back (one transfer each
-way): jit-compiled programs cannot run the array-API path, whose loops synchronise.
+Each solver is built from its description (:mod:`isotree._autodiff`). The forward is a
+``jax.pure_callback`` into the public solver on the host (``vmap_method="broadcast_all"``:
+the solvers batch over leading axes) returning the fit and the block labels (an integer
+output with a zero tangent). The JVP is the block average of :mod:`isotree._blocks` in
+``jax.numpy``: linear in the tangent, so JAX transposes it for reverse mode and
+differentiates it again, as jaxopt does. ``jvp``, ``grad``, ``vjp``, ``jacfwd``,
+``jacrev``, ``hessian``, ``vmap`` and ``jit`` all work, in any combination.
 
-Validation: with concrete inputs the same ``ValueError``/``TypeError`` as NumPy is raised
-before the callback; under ``jit`` only shapes and options can be checked, and a NaN that
-reaches the callback gives a NaN fit instead of an error (nothing raises inside it).
-
-Bounds (``y_min``/``y_max``) are applied by ``jnp.clip`` outside the custom VJP, whose
-derivative is zero at the bounds.
+The callback converts its ``jax.Array`` arguments with ``np.asarray`` before the Numba
+kernels see them (handing them over directly is what breaks jaxopt's isotonic regression
+since jax 0.4.27). On a GPU the callback copies to the host and back. Validation: with
+concrete inputs the same ``ValueError``/``TypeError`` as NumPy is raised before the
+callback; under ``jit`` only shapes and options can be checked, and a NaN that reaches the
+callback gives a NaN fit (nothing raises inside it). Half-precision arrays are computed in
+float32 and returned in their dtype.
 """
 
 import functools
@@ -22,103 +23,121 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _validate as v
+from . import _autodiff as ad
+from . import _blocks
+from . import _kd
 from . import ida as _ida
-from . import solvers as _solvers
-from ._blocks import differentiable_ties
-from .tree import Tree
 
 __all__ = ["isotonic_regression", "tree_isotonic_regression", "star_isotonic_regression",
            "isotonic_logits", "kd_loss", "kd_penalty"]
 
 
-def _is_concrete(*arrays):
+def _callback(problem, weighted, y, w, aux):
+    """(fit, labels, groups) on the host; never raises inside."""
+    shapes = (jax.ShapeDtypeStruct(y.shape, y.dtype),
+              jax.ShapeDtypeStruct(y.shape, jnp.int32),
+              jax.ShapeDtypeStruct(y.shape, jnp.int32))
+
+    def host(y, w, *aux):
+        y, w = np.asarray(y), np.asarray(w)
+        aux = [np.asarray(a) for a in aux]
+        try:
+            fit, labels, groups = ad.forward(np, problem, y, w if weighted else None, aux)
+        except (ValueError, TypeError):
+            labels = np.ascontiguousarray(np.broadcast_to(
+                np.arange(y.shape[-1], dtype=np.int32), y.shape))
+            return np.full(y.shape, np.nan, y.dtype), labels, labels
+        return (np.asarray(fit, dtype=y.dtype), np.asarray(labels, dtype=np.int32),
+                np.asarray(groups, dtype=np.int32))
+
+    return jax.pure_callback(host, shapes, y, w, *aux, vmap_method="broadcast_all")
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))
+def _solve(problem, weighted, y, w, aux):
+    return _callback(problem, weighted, y, w, aux)
+
+
+@_solve.defjvp
+def _solve_jvp(problem, weighted, primals, tangents):
+    y, w, aux = primals
+    t_y, t_w, _ = tangents
+    fit, labels, groups = _solve(problem, weighted, y, w, aux)  # differentiable again
+    tangent = _blocks.fit_jvp(jnp, labels, groups if problem.tertiary else None, y, w, t_y,
+                              t_w if weighted else None)
+    no_tangent = np.zeros(labels.shape, dtype=jax.dtypes.float0)
+    return (fit, labels, groups), (tangent, no_tangent, no_tangent)
+
+
+def _concrete(*arrays):
     return not any(isinstance(a, jax.core.Tracer) for a in arrays)
 
 
-def _callback(host_solve, y, w, aux):
-    """(fit, labels) of ``host_solve(y, w, aux)`` on the host; never raises inside."""
-    shapes = (jax.ShapeDtypeStruct(y.shape, y.dtype), jax.ShapeDtypeStruct(y.shape, jnp.int32))
-
-    def host(y, w, aux):
-        y, w, aux = np.asarray(y), np.asarray(w), np.asarray(aux)
-        try:
-            fit, labels = host_solve(y, w, aux)
-        except (ValueError, TypeError):
-            labels = np.broadcast_to(np.arange(y.shape[-1], dtype=np.int32), y.shape)
-            return np.full(y.shape, np.nan, y.dtype), np.ascontiguousarray(labels)
-        return np.asarray(fit, dtype=y.dtype), np.asarray(labels, dtype=np.int32)
-
-    return jax.pure_callback(host, shapes, y, w, aux, vmap_method="broadcast_all")
+def _host_option(value, name):
+    """``parent`` and ``root`` shape the problem and are read on the host: concrete only."""
+    if not _concrete(value):
+        raise ValueError(f"{name} must be concrete (not traced by jit, vmap or grad): it is "
+                         f"read on the host when the problem is set up; pass it as a NumPy "
+                         f"array or a static argument (root: an array of the batch shape)")
 
 
-def _segment_mean(values, weights, labels):
-    """Per row, the weighted block sums of ``values`` divided by the block weights,
-    gathered back to every entry (rows = all leading axes)."""
-    shape = values.shape
-    n = shape[-1]
-    rows = int(np.prod(shape[:-1], dtype=np.int64))
-    index = (labels.reshape(rows, n) + (jnp.arange(rows, dtype=labels.dtype) * n)[:, None])
-    index = index.reshape(-1)
-    total = jax.ops.segment_sum(values.reshape(-1), index, num_segments=rows * n)
-    weight = jax.ops.segment_sum(weights.reshape(-1), index, num_segments=rows * n)
-    return (total / weight)[index].reshape(shape)
+def _host(a):
+    """A concrete array as NumPy for the validators (bfloat16, unknown to them, as float32)."""
+    a = np.asarray(a)
+    return a.astype(np.float32) if a.dtype.name == "bfloat16" else a
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _block_average(host_solve, y, w, aux):
-    return _callback(host_solve, y, w, aux)[0]
+def _compute_dtype(y):
+    if y.dtype in (jnp.float16, jnp.bfloat16):
+        return jnp.float32
+    if jnp.issubdtype(y.dtype, jnp.floating):
+        return y.dtype
+    return _widest_float()
 
 
-def _forward(host_solve, y, w, aux):
-    fit, labels = _callback(host_solve, y, w, aux)
-    return fit, (y, w, fit, labels, aux)
+def _widest_float():
+    return jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
 
 
-def _backward(host_solve, residuals, grad):
-    y, w, fit, labels, aux = residuals
-    mean_grad = _segment_mean(grad, w, labels)
-    return w * mean_grad, (y - fit) * mean_grad, jnp.zeros_like(aux)
-
-
-_block_average.defvjp(_forward, _backward)
-
-
-def _prepare(y, weights, aux=None):
+def _apply(problem, y, weights):
+    """Shared body of the solvers: checks, layout, dtype, the custom JVP, bounds."""
     y = jnp.asarray(y)
-    if not jnp.issubdtype(y.dtype, jnp.floating):
-        y = y.astype(jnp.float32 if not jax.config.read("jax_enable_x64") else jnp.float64)
-    w = jnp.ones_like(y) if weights is None else jnp.broadcast_to(
-        jnp.asarray(weights, dtype=y.dtype), y.shape)
-    aux = jnp.zeros_like(y) if aux is None else jnp.broadcast_to(
-        jnp.asarray(aux, dtype=y.dtype), y.shape)
-    return y, w, aux
+    dtype, compute = y.dtype, _compute_dtype(y)
+    if _concrete(y, weights):
+        ad.check_host_values(_host(y), None if weights is None else _host(weights),
+                             problem.axis)
+    ndim = y.ndim
+    y_last = problem.moved(y.astype(compute), ndim)
+    w = jnp.ones_like(y_last)
+    if weights is not None:
+        weights = jnp.asarray(weights).astype(compute)
+        w = jnp.broadcast_to(problem.moved(weights, ndim) if weights.ndim == ndim > 1
+                             else weights, y_last.shape)
+    shape = y_last.shape[:-1] if problem.order == "star" else y_last.shape
+    aux = tuple(jnp.broadcast_to(jnp.asarray(a), shape) for a in problem.aux)
+    fit = _solve(problem, weights is not None, y_last, w, aux)[0]
+    if problem.y_min is not None or problem.y_max is not None:
+        fit = jnp.clip(fit, problem.y_min, problem.y_max)
+    return problem.restored(fit, ndim).astype(dtype if jnp.issubdtype(dtype, jnp.floating)
+                                              else compute)
 
 
-def _check_values(y, weights, axis=-1, x=None):
-    """The NumPy-side checks of values, weights and predictor, outside ``jit`` only.
-
-    Returns y's shape (also under ``jit``, where only shapes are known).
-    """
-    if not _is_concrete(y, weights):
-        return tuple(jnp.shape(y))
-    y64, _, _ = v.check_values(np.asarray(y))
-    axis = v.check_axis(axis, y64.ndim)
-    v.check_weights(None if weights is None else np.asarray(weights), y64.shape, axis)
-    if x is not None:
-        x64, _, _ = v.check_values(x, "x")
-        n = y64.shape[axis]
-        if x64.shape not in ((n,), y64.shape):
-            raise ValueError(f"x must have shape ({n},) or the shape of y {y64.shape}; "
-                             f"got {x64.shape}")
-    return y64.shape
-
-
-def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="primary",
-                        y_min=None, y_max=None, axis=-1):
+def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="primary",
+                        y_min=None, y_max=None, axis=-1, blocks="solver"):
     """:func:`isotree.isotonic_regression` for JAX, differentiable in `y` and `weights`.
 
-    `x` must be concrete (a NumPy array or a JAX array outside ``jit``).
+    Parameters
+    ----------
+    y, x, increasing, ties, y_min, y_max, axis
+        As in :func:`isotree.isotonic_regression` (every tie rule, bounds, any axis); `x` may be traced.
+    weights : keyword-only
+        As there; differentiable.
+    {blocks}
+
+    Returns
+    -------
+    jax.Array
+        The fit, with y's shape and dtype.
 
     Examples
     --------
@@ -129,33 +148,24 @@ def isotonic_regression(y, weights=None, *, x=None, increasing=True, ties="prima
     >>> jax.grad(lambda y: ijax.isotonic_regression(y)[1])(jnp.array([1.0, 3.0, 2.0])).tolist()
     [0.0, 0.5, 0.5]
     """
-    differentiable_ties(ties)
-    y_min, y_max = v.check_bounds(y_min, y_max)
-    increasing = v.check_flag(increasing, "increasing")
-    y = jnp.asarray(y)
-    axis = v.check_axis(axis, y.ndim)
-    x_host = None if x is None else np.asarray(x)
-    _check_values(y, weights, axis, x_host)
-    moved = jnp.moveaxis(y, axis, -1)
-    w = None if weights is None else jnp.asarray(weights)
-    if w is not None and w.ndim > 1:
-        w = jnp.moveaxis(w, axis, -1)
-    if x_host is not None and x_host.ndim > 1:
-        x_host = np.moveaxis(x_host, axis, -1)
-    yy, ww, _ = _prepare(moved, w)
-
-    def host_solve(y, w, _):
-        return _solvers.isotonic_regression(y, w, x=x_host, increasing=increasing, ties=ties,
-                                            return_blocks=True)
-
-    fit = _block_average(host_solve, yy, ww, jnp.zeros_like(yy))
-    if y_min is not None or y_max is not None:
-        fit = jnp.clip(fit, y_min, y_max)
-    return jnp.moveaxis(fit, -1, axis)
+    problem = ad.chain(jnp.ndim(y), x=x, increasing=increasing, ties=ties, y_min=y_min,
+                       y_max=y_max, axis=axis, blocks=blocks, to_array=jnp.asarray)
+    return _apply(problem, y, weights)
 
 
-def tree_isotonic_regression(y, parent, weights=None, *, increasing=True):
+def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-1,
+                             blocks="solver"):
     """:func:`isotree.tree_isotonic_regression` for JAX, differentiable in `y`, `weights`.
+
+    Parameters
+    ----------
+    y, parent, increasing
+        As in :func:`isotree.tree_isotonic_regression` (`parent` concrete).
+    weights : keyword-only
+        As there; differentiable.
+    axis : int, default=-1
+        The axis of the nodes; the others index problems on the same tree.
+    {blocks}
 
     Examples
     --------
@@ -165,23 +175,23 @@ def tree_isotonic_regression(y, parent, weights=None, *, increasing=True):
     >>> jax.grad(f)(jnp.array([2.0, 0.0, 5.0])).tolist()
     [1.0, 1.0, 1.0]
     """
-    increasing = v.check_flag(increasing, "increasing")
-    tree = parent if isinstance(parent, Tree) else Tree(np.asarray(parent))
-    _solvers._check_tree_length(y, tree)
-    _check_values(y, weights)
-    yy, ww, aux = _prepare(y, weights)
-
-    def host_solve(y, w, _):
-        return _solvers.tree_isotonic_regression(y, tree, w, increasing=increasing,
-                                                 return_blocks=True)
-
-    return _block_average(host_solve, yy, ww, aux)
+    _host_option(parent, "parent")
+    problem = ad.tree(jnp.ndim(y), parent, increasing=increasing, axis=axis, blocks=blocks)
+    return _apply(problem, y, weights)
 
 
-def star_isotonic_regression(y, root=0, weights=None, *, increasing=True):
-    """:func:`isotree.star_isotonic_regression` for JAX (last axis), differentiable.
+def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-1,
+                             blocks="solver"):
+    """:func:`isotree.star_isotonic_regression` for JAX, differentiable in `y`, `weights`.
 
-    `root` must be concrete: an int or an array of the batch shape.
+    Parameters
+    ----------
+    y, root, increasing, axis
+        As in :func:`isotree.star_isotonic_regression` (`root` concrete: an int or an
+        array of the batch shape).
+    weights : keyword-only
+        As there; differentiable.
+    {blocks}
 
     Examples
     --------
@@ -190,26 +200,24 @@ def star_isotonic_regression(y, root=0, weights=None, *, increasing=True):
     >>> ijax.star_isotonic_regression(jnp.array([5.0, 4.0, 6.5, 3.0])).tolist()
     [4.0, 4.0, 6.5, 4.0]
     """
-    increasing = v.check_flag(increasing, "increasing")
-    root_host = np.asarray(root)
-    shape = _check_values(y, weights)
-    v.check_root(root_host, shape[:-1], shape[-1])
-    yy, ww, aux = _prepare(y, weights)
-
-    def host_solve(y, w, _):
-        # Under vmap the rows gain a leading axis that the roots do not have.
-        roots = np.broadcast_to(root_host, y.shape[:-1]) if root_host.ndim else root_host
-        return _solvers.star_isotonic_regression(y, roots, w, increasing=increasing,
-                                                 return_blocks=True)
-
-    return _block_average(host_solve, yy, ww, aux)
+    _host_option(root, "root")
+    problem = ad.star(jnp.shape(y), root, increasing=increasing, axis=axis, blocks=blocks,
+                      to_array=jnp.asarray)
+    return _apply(problem, y, weights)
 
 
-def isotonic_logits(logits, mass, *, method="exact", n_iter=None):
+def isotonic_logits(logits, mass, *, method="exact", n_iter=None, blocks="solver"):
     """:func:`isotree.ida.isotonic_logits` for JAX; ``method="exact"`` is differentiable.
 
-    `mass` may be traced (it is a callback argument). ``"approx"`` and ``"shift"`` are not
-    projections: their output carries no gradient (``stop_gradient``).
+    `mass` may be traced, or integer hard labels of shape ``logits.shape[:-1]`` (one-hot
+    mass). ``"approx"`` and ``"shift"`` are corrections, not projections: differentiating
+    them raises (apply ``jax.lax.stop_gradient`` to the logits, as :func:`kd_loss` does).
+
+    Parameters
+    ----------
+    logits, mass, method, n_iter
+        As in :func:`isotree.ida.isotonic_logits`; `mass` may also be integer labels.
+    {blocks}
 
     Examples
     --------
@@ -220,25 +228,38 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None):
     >>> ijax.isotonic_logits(jnp.array([[1.0, 2.0, 0.0]]), mass).tolist()
     [[1.5, 1.5, 0.0]]
     """
-    method, n_iter, _ = _ida.check_options(method, n_iter, False)
-    if _is_concrete(logits, mass):
-        _ida.check_logits(np.asarray(logits), np.asarray(mass))
-    zz, ones, m = _prepare(logits, None, mass)
-    if method != "exact":
-        def host(z, m):
-            try:
-                return np.asarray(_ida.isotonic_logits(np.asarray(z), np.asarray(m),
-                                                       method=method, n_iter=n_iter), z.dtype)
-            except (ValueError, TypeError):
-                return np.full(z.shape, np.nan, z.dtype)
-        out = jax.pure_callback(host, jax.ShapeDtypeStruct(zz.shape, zz.dtype),
-                                jax.lax.stop_gradient(zz), m, vmap_method="broadcast_all")
-        return out
+    logits = jnp.asarray(logits)
+    mass = _mass(mass, logits, _widest_float())
+    problem, method, n_iter = ad.logits(method, n_iter, blocks, mass)
+    if _concrete(logits, mass):
+        _ida.check_logits(_host(logits), _host(mass))
+    if method == "exact":
+        return _apply(problem, logits, None)
+    compute = _compute_dtype(logits)
+    return _correction(method, n_iter, logits.astype(compute), mass).astype(logits.dtype)
 
-    def host_solve(z, _, m):
-        return _ida.isotonic_logits(z, m, return_blocks=True)
 
-    return _block_average(host_solve, zz, ones, m)
+def _mass(mass, logits, dtype):
+    mass = jnp.asarray(mass)
+    return ad.hard_label_mass(jnp, mass, logits.shape, dtype, None, check=_concrete(mass))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))
+def _correction(method, n_iter, z, mass):
+    def host(z, m):
+        try:
+            return np.asarray(_ida.isotonic_logits(np.asarray(z), np.asarray(m),
+                                                   method=method, n_iter=n_iter), z.dtype)
+        except (ValueError, TypeError):
+            return np.full(z.shape, np.nan, z.dtype)
+
+    return jax.pure_callback(host, jax.ShapeDtypeStruct(z.shape, z.dtype), z, mass,
+                             vmap_method="broadcast_all")
+
+
+@_correction.defjvp
+def _correction_jvp(method, n_iter, primals, tangents):
+    raise ad.not_differentiable(method)
 
 
 def kd_penalty(student_logits, mass):
@@ -253,27 +274,17 @@ def kd_penalty(student_logits, mass):
     >>> round(float(ijax.kd_penalty(student, mixup_mass([0], [1], 0.7, num_classes=3))[0]), 6)
     0.4
     """
-    p = jax.nn.softmax(student_logits, axis=-1)
-    mass = jnp.asarray(mass, dtype=p.dtype)
-    low = mass.min(axis=-1, keepdims=True)
-    mixed = mass > low
-    has_mixed = mixed.any(axis=-1)
-    top_other = jnp.where(mixed, -jnp.inf, p).max(axis=-1)
-    low_mixed = jnp.where(mixed, p, jnp.inf).min(axis=-1)
-    set_term = jnp.where(has_mixed, jnp.maximum(top_other - low_mixed, 0.0), 0.0)
-    order = jnp.argsort(-mass, axis=-1, stable=True)
-    a, b = order[..., 0:1], order[..., 1:2]
-    mass_a = jnp.take_along_axis(mass, a, axis=-1)[..., 0]
-    mass_b = jnp.take_along_axis(mass, b, axis=-1)[..., 0]
-    ordered = (mass_a > mass_b) & (mass_b > low[..., 0])
-    pair = jnp.maximum(jnp.take_along_axis(p, b, axis=-1)[..., 0]
-                       - jnp.take_along_axis(p, a, axis=-1)[..., 0], 0.0)
-    return set_term + jnp.where(ordered, pair, 0.0)
+    student = jnp.asarray(student_logits)
+    student = student.astype(_compute_dtype(student))
+    return _kd.kd_penalty(jnp, student, _mass(mass, student, student.dtype),
+                          jax.lax.stop_gradient)
 
 
 def kd_loss(student_logits, teacher_logits, mass, *, temperature=4.0, alpha=0.9, ida="exact",
-            sigma=1.0, n_iter=None):
+            sigma=None, n_iter=None, reduction="mean"):
     """The KD loss with isotonic data augmentation (see :func:`isotree.torch.kd_loss`).
+
+    Same arguments, defaults, checks and values as the PyTorch version.
 
     Examples
     --------
@@ -282,28 +293,20 @@ def kd_loss(student_logits, teacher_logits, mass, *, temperature=4.0, alpha=0.9,
     >>> from isotree.ida import mixup_mass
     >>> mass = jnp.asarray(mixup_mass([0, 1], [2, 2], 0.7, num_classes=3))
     >>> teacher = jnp.array([[0.0, 0.0, 3.0], [0.0, 1.0, 2.0]])
-    >>> grad = jax.grad(lambda s: ijax.kd_loss(s, teacher, mass, temperature=2.0))(
-    ...     jnp.zeros((2, 3)))
-    >>> bool(jnp.isfinite(grad).all())
-    True
+    >>> loss = lambda s: ijax.kd_loss(s, teacher, mass, temperature=2.0, alpha=0.5)
+    >>> round(float(loss(jnp.zeros((2, 3)))), 4), jax.grad(loss)(jnp.zeros((2, 3))).shape
+    (0.6496, (2, 3))
     """
-    modes = ("exact", "approx", "shift", "penalty", None)
-    if ida not in modes:
-        raise ValueError(f"ida must be one of {', '.join(map(repr, modes))}; got {ida!r}")
-    if jnp.shape(student_logits) != jnp.shape(teacher_logits):
-        raise ValueError(f"teacher_logits must have the shape of student_logits "
-                         f"{jnp.shape(student_logits)}; got {jnp.shape(teacher_logits)}")
-    mass = jnp.asarray(mass, dtype=jnp.asarray(student_logits).dtype)
-    teacher = jax.lax.stop_gradient(jnp.asarray(teacher_logits))
-    if ida in ("exact", "approx", "shift"):
-        teacher = jax.lax.stop_gradient(isotonic_logits(
-            teacher, mass, method=ida, n_iter=n_iter if ida == "approx" else None))
-    t = temperature
-    target = jax.nn.softmax(teacher / t, axis=-1)
-    log_student = jax.nn.log_softmax(student_logits / t, axis=-1)
-    soft = jnp.sum(target * (jnp.log(jnp.clip(target, 1e-38)) - log_student), axis=-1).mean()
-    hard = -(mass * jax.nn.log_softmax(student_logits, axis=-1)).sum(-1).mean()
-    loss = alpha * soft * t * t + (1.0 - alpha) * hard
-    if ida == "penalty":
-        loss = loss + sigma * kd_penalty(student_logits, mass).mean()
-    return loss
+    temperature, alpha, sigma, n_iter = _kd.check_options(temperature, alpha, sigma, ida,
+                                                          n_iter, reduction)
+    student = jnp.asarray(student_logits)
+    student = student.astype(_compute_dtype(student))
+    teacher = jnp.asarray(teacher_logits).astype(student.dtype)
+    return _kd.kd_loss(jnp, student, teacher, _mass(mass, student, student.dtype), ida=ida,
+                       n_iter=n_iter, fit_teacher=isotonic_logits, temperature=temperature,
+                       alpha=alpha, sigma=sigma, reduction=reduction,
+                       stop_gradient=jax.lax.stop_gradient)
+
+for _function in (isotonic_regression, tree_isotonic_regression, star_isotonic_regression,
+                  isotonic_logits):
+    _function.__doc__ = _function.__doc__.replace("{blocks}", ad.BLOCKS_DOC)

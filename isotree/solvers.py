@@ -21,6 +21,7 @@ from ._numba.pava import pava_rows
 from ._numba.scaling import scan_rows
 from ._numba.star import star_rows
 from ._numba.ties import ties_rows
+from ._requires_grad import warn_if_requires_grad
 from ._scratch import scratch
 from ._xp.common import namespace
 from .tree import as_tree
@@ -229,6 +230,7 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
     workers = _threads.check_workers(workers)
     xp = namespace(y, weights, x)
     if xp is not None:
+        warn_if_requires_grad("isotonic_regression", y, weights)
         from ._xp import api
 
         if api.runs_on_host(xp, y, weights, x):
@@ -367,6 +369,7 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True,
     workers = _threads.check_workers(workers)
     xp = namespace(y, weights, parent)
     if xp is not None:
+        warn_if_requires_grad("tree_isotonic_regression", y, weights)
         # Trees run on the host: one explicit transfer each way (see the GPU guide).
         from ._xp import api
 
@@ -604,6 +607,7 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
     workers = _threads.check_workers(workers)
     xp = namespace(y, weights, root)
     if xp is not None:
+        warn_if_requires_grad("star_isotonic_regression", y, weights)
         from ._xp import api
 
         if api.runs_on_host(xp, y, weights, root):
