@@ -25,9 +25,10 @@ import os
 import numba
 
 #: Elements (rows x row length) from which ``workers=None`` uses the thread pool. Measured
-#: on 2-core machines: two threads pay off from about 64k elements on a quiet machine and
-#: from about 1M when another process keeps a core busy (see the benchmarks page).
-PARALLEL_THRESHOLD = 1 << 18
+#: on 2-core machines: two threads pay off from about 64k elements on a quiet machine but
+#: only from about 1M when another process keeps a core busy, and below that a wake-up
+#: stall (about 4-8 ms) costs more than the work (see the benchmarks page).
+PARALLEL_THRESHOLD = 1 << 20
 
 _forked_child = False
 

@@ -142,7 +142,7 @@ def dag_isotonic_regression(y, edges, *, weights=None, return_blocks=False):
     grid_isotonic_regression : arrays increasing along each axis (the matrix order).
     tree_isotonic_regression : faster when the order is a tree or forest.
     isotonic_regression : chains.
-    dag_kkt_violation : certify a fit.
+    isotree.dag.dag_kkt_violation : certify a fit.
 
     Notes
     -----
@@ -212,7 +212,7 @@ def _run_on_host(solve, *arrays):
 
 
 def _dag_on_host(y, edges, weights, return_blocks):
-    """:func:`dag_isotonic_regression` on host arrays."""
+    """:func:`~isotree.dag_isotonic_regression` on host arrays."""
     rows = _Rows(y, weights, -1, sign=1.0)  # validated, with exact per-row scaling
     pairs = check_edges(edges, rows.shape[-1])
     rows_y, rows_w = rows.scaled()  # fresh arrays: the caller's are never touched
@@ -382,7 +382,7 @@ def grid_edges(shape, increasing=True):
     -------
     ndarray of int64 of shape (m, 2)
         Pairs ``(u, v)`` meaning ``fit[u] >= fit[v]``, as
-        :func:`dag_isotonic_regression` takes them;
+        :func:`~isotree.dag_isotonic_regression` takes them;
         :math:`m = \sum_a (s_a - 1) \prod_{b \ne a} s_b`.
 
     Examples
@@ -447,15 +447,15 @@ def grid_isotonic_regression(y, *, weights=None, increasing=True, axes=None,
     Raises
     ------
     ValueError, TypeError, ImportError
-        As :func:`dag_isotonic_regression`, and for repeated or out-of-range `axes`.
+        As :func:`~isotree.dag_isotonic_regression`, and for repeated or out-of-range `axes`.
 
     See Also
     --------
-    grid_edges : the edges of the same order, for :func:`dag_isotonic_regression`.
+    grid_edges : the edges of the same order, for :func:`~isotree.dag_isotonic_regression`.
 
     Notes
     -----
-    The same solver as :func:`dag_isotonic_regression` on :func:`grid_edges`. On a 2-D
+    The same solver as :func:`~isotree.dag_isotonic_regression` on :func:`grid_edges`. On a 2-D
     grid with n cells the order has about 2n edges.
 
     Examples
@@ -541,7 +541,7 @@ def dag_kkt_violation(y, fit, edges, *, weights=None, increasing=True):
     fit : array-like of the shape of `y`
         A candidate fit.
     edges : array-like of int of shape (m, 2)
-        The order, as in :func:`dag_isotonic_regression`.
+        The order, as in :func:`~isotree.dag_isotonic_regression`.
     weights : array-like of shape (n,) or the shape of `y`, default=None
         The weights of the problem.
     increasing : bool, default=True
@@ -561,7 +561,7 @@ def dag_kkt_violation(y, fit, edges, *, weights=None, increasing=True):
     Raises
     ------
     ValueError, TypeError, ImportError
-        As :func:`dag_isotonic_regression`, and if `fit` does not have the shape of `y`.
+        As :func:`~isotree.dag_isotonic_regression`, and if `fit` does not have the shape of `y`.
 
     Notes
     -----
@@ -588,7 +588,7 @@ def dag_kkt_violation(y, fit, edges, *, weights=None, increasing=True):
 
 
 def _kkt_on_host(y, fit, edges, weights, increasing):
-    """:func:`dag_kkt_violation` on host arrays."""
+    """:func:`~isotree.dag.dag_kkt_violation` on host arrays."""
     y64, _, largest_y = v.check_values(y)
     fit64, _, _ = v.check_values(fit, "fit")
     if fit64.shape != y64.shape:
@@ -613,7 +613,7 @@ def _kkt_on_host(y, fit, edges, weights, increasing):
 
 
 def _kkt_row(y, fit, w, edges, value_scale, mass_scale):
-    """The certificate of one row (see :func:`dag_kkt_violation`)."""
+    """The certificate of one row (see :func:`~isotree.dag.dag_kkt_violation`)."""
     n = y.shape[0]
     upper, lower = edges[:, 0], edges[:, 1]
     gap = (fit[upper] - fit[lower]) / value_scale

@@ -189,7 +189,7 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
         Also return block labels (``"exact"`` only): entries pooled together share the
         index of one of them.
     workers : int, default=None
-        Threads for the batch: ``None`` solves small batches (under 2**18 entries) in the
+        Threads for the batch: ``None`` solves small batches (under 2**20 entries) in the
         calling thread and larger ones on every thread Numba may use; an int asks for at
         most that many (``-1``: all). See :doc:`/threads`.
 

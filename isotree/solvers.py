@@ -158,7 +158,7 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
         clipping to the bounds. With ``ties="tertiary"`` a block's entries keep their
         offsets.
     workers : int, default=None
-        Threads for a batch: ``None`` solves small batches (under 2**18 entries) in the
+        Threads for a batch: ``None`` solves small batches (under 2**20 entries) in the
         calling thread and larger ones on every thread Numba may use; an int asks for at
         most that many (``-1``: all). See :doc:`/threads`.
 
@@ -315,7 +315,7 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True,
         to the root). Blocks are connected subtrees whose value is the weighted mean of `y`
         over them; two blocks can share a value, so use these labels, not equal values.
     workers : int, default=None
-        Threads for a batch: ``None`` solves small batches (under 2**18 entries) in the
+        Threads for a batch: ``None`` solves small batches (under 2**20 entries) in the
         calling thread and larger ones on every thread Numba may use; an int asks for at
         most that many (``-1``: all). See :doc:`/threads`.
 
@@ -552,7 +552,7 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
         Also return block labels: the root's index for the root and every entry pooled
         with it, an entry's own index otherwise.
     workers : int, default=None
-        Threads for a batch: ``None`` solves small batches (under 2**18 entries) in the
+        Threads for a batch: ``None`` solves small batches (under 2**20 entries) in the
         calling thread and larger ones on every thread Numba may use; an int asks for at
         most that many (``-1``: all). See :doc:`/threads`.
 
