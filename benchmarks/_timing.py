@@ -178,7 +178,7 @@ def measure(funcs, pattern, rounds=7, paired=False, min_block_s=0.01):
     (``paired=True`` times single calls alternating call by call instead). Returns
     ``{"s": {name: median seconds}, "ratio": {name: median over rounds of the first
     function's time / this one's}, "spread": {name: (25th, 75th percentile seconds)}}``:
-    with isotree first, ``ratio[peer]`` is isotree / peer.
+    with isotree first, ``ratio[peer]`` is isotree / peer. ``"times"`` has every round's time.
     """
     names = list(funcs)
     for func in funcs.values():
@@ -203,6 +203,7 @@ def measure(funcs, pattern, rounds=7, paired=False, min_block_s=0.01):
         "ratio": {name: float(np.median(first / np.array(t))) for name, t in per_round.items()},
         "spread": {name: tuple(float(q) for q in np.percentile(t, [25, 75]))
                    for name, t in per_round.items()},
+        "times": {name: np.array(t) for name, t in per_round.items()},
     }
 
 
