@@ -409,7 +409,8 @@ COLUMNS = ["case", "n x rows", "dtype", "pattern", "isotree", "ns/el", "peer", "
 def table_row(c):
     size = f"{c['n']:g}" if c["rows"] == 1 else f"{c['rows']} x {c['n']:g}"
     met = {True: "yes", False: "**no**", None: ""}[c["met"]]
-    return [c["name"], size, c["dtype"], c["pattern"], fmt_time(c["isotree_s"]),
+    pattern = c["pattern"] + (f" ({c['condition']})" if c.get("condition") else "")
+    return [c["name"], size, c["dtype"], pattern, fmt_time(c["isotree_s"]),
             _fmt(c["isotree_ns_per_element"]), c["peer"] or "", fmt_time(c["peer_s"]),
             _fmt(c["peer_ns_per_element"]), _fmt(c["ratio"]), _fmt(c["floor_ns_per_element"]),
             c["target"] or "", met]
@@ -480,6 +481,7 @@ class Report:
         self.machine["quick"] = self.quick
         self.cases = []
         self.extra_tables = []  # (title, header, rows) printed after the main table
+        self.extra = {}  # more top-level keys of the JSON file
 
     def add(self, name, **fields):
         row = case(name, **fields)
@@ -498,7 +500,7 @@ class Report:
         machine_finish(self.machine)
         base = os.path.join(self.out, self.script)
         with open(base + ".json", "w") as f:
-            json.dump({"machine": self.machine, "cases": self.cases}, f, indent=1)
+            json.dump({"machine": self.machine, "cases": self.cases, **self.extra}, f, indent=1)
         parts = [machine_line(self.machine), "",
                  markdown_table([table_row(c) for c in self.cases], COLUMNS)]
         for title, header, rows in self.extra_tables:

@@ -42,7 +42,7 @@ def chain_batch(report, quick, rng):
             common = dict(n=100, rows=256, pattern=pattern, isotree_s=r["s"]["isotree"],
                           floor_s=r["s"]["floor"], condition=condition, busy=note,
                           numpy_floor_ns_per_element=r["s"]["numpy floor"] / y.size * 1e9)
-            name = f"256 x 100 chains, {condition}"
+            name = "256 x 100 chains"
             report.add(name, peer="SciPy loop over rows", peer_s=r["s"]["SciPy loop over rows"],
                        ratio=r["ratio"]["SciPy loop over rows"],
                        target=[("ratio", "<=", 0.1)], **common)
