@@ -23,8 +23,10 @@ the per-round ratio isotree / peer.
 
 JSON schema: ``{"machine": {...}, "cases": [{"name", "n", "rows", "dtype", "pattern",
 "isotree_s", "isotree_ns_per_element", "peer", "peer_s", "peer_ns_per_element", "ratio",
-"floor_ns_per_element", "target", "met", ...}]}``. Keys that do not apply to a case are
-null; some cases add keys (``condition``, ``numpy_floor_ns_per_element``, ``value``...).
+"floor_ns_per_element", "target", "met", "target_bounds", ...}]}``; ``target`` is readable
+text, ``target_bounds`` the same as ``[key, op, bound]`` triples on the case's values (all must
+hold for ``met``). Keys that do not apply to a case are null; some cases add keys
+(``condition``, ``numpy_floor_ns_per_element``, ``value``...).
 """
 
 import argparse
@@ -382,6 +384,7 @@ def case(name, *, n, rows=1, dtype="float64", pattern="back-to-back", isotree_s,
                                  for key, op, bound in target) or None
     row["met"] = (all(values.get(key) is not None and _OPS[op](values[key], bound)
                       for key, op, bound in target) if target else None)
+    row["target_bounds"] = [list(t) for t in target]
     return row
 
 
@@ -432,28 +435,55 @@ def machine_line(m):
             f"-> {m.get('load_average_end')}")
 
 
+_PATTERN_COLORS = {"back-to-back": "#4c72b0", "after-sleep": "#dd8452", "after-work": "#55a868"}
+
+
+def _ratio_bound(c):
+    return next((bound for key, _, bound in c.get("target_bounds") or () if key == "ratio"), None)
+
+
 def plot_ratios(cases, path, title):
-    """The main table as a chart: isotree / peer time per case (log scale), target marked."""
+    """The main table as a chart: for every targeted comparison, isotree / peer time in each
+    pattern (log scale), the target as a black tick, the ratio written red where missed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = [c for c in cases if c.get("ratio") and c.get("peer")]
-    if not shown:
+    import textwrap
+    from matplotlib.patches import Patch
+
+    groups = {}
+    for c in cases:
+        if c.get("ratio") and c.get("peer"):
+            groups.setdefault((c["name"], c.get("condition"), c["peer"]), []).append(c)
+    targeted = {key: rows for key, rows in groups.items() if any(c["target"] for c in rows)}
+    groups = targeted or groups
+    if not groups:
         return None
-    fig, ax = plt.subplots(figsize=(10, 0.32 * len(shown) + 1.5))
-    colors = ["#4c72b0" if c["met"] is None else "#55a868" if c["met"] else "#c44e52"
-              for c in shown]
-    ax.barh(range(len(shown)), [c["ratio"] for c in shown], color=colors)
-    ax.axvline(1.0, color="k", lw=1)
-    ax.set_yticks(range(len(shown)),
-                  [f"{c['name']} [{c['pattern']}] vs {c['peer']}" for c in shown], fontsize=6)
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(groups) + 1.6))
+    height = 0.8 / len(PATTERNS)
+    for i, ((name, condition, peer), rows) in enumerate(groups.items()):
+        for c in rows:
+            j = PATTERNS.index(c["pattern"]) if c["pattern"] in PATTERNS else 0
+            y = i - 0.4 + height * (j + 0.5)
+            ax.barh(y, c["ratio"], height=height, color=_PATTERN_COLORS.get(c["pattern"]))
+            ax.text(c["ratio"] * 1.05, y, f"{c['ratio']:.3g}", va="center", fontsize=6,
+                    color="#c44e52" if c["met"] is False else "k")
+        bound = next((b for b in map(_ratio_bound, rows) if b is not None), None)
+        if bound is not None:
+            ax.plot([bound, bound], [i - 0.45, i + 0.45], color="k", lw=2)
+    labels = [f"{name}{f' ({condition})' if condition else ''}\nvs {peer}"
+              for name, condition, peer in groups]
+    ax.set_yticks(range(len(groups)), labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("time isotree / peer, same run (lower is faster; green: target met, "
-                  "red: missed)")
-    ax.set_title(title, fontsize=8)
+    ax.axvline(1.0, color="grey", lw=0.8)
+    handles = [Patch(color=color, label=pattern) for pattern, color in _PATTERN_COLORS.items()]
+    handles.append(plt.Line2D([], [], color="k", lw=2, label="target"))
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    ax.set_xlabel("time isotree / peer in the same run (lower is faster; red: target missed)")
+    ax.set_title(textwrap.fill(title, 150), fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
