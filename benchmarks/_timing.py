@@ -54,6 +54,7 @@ import numba  # noqa: E402
 
 PATTERNS = ("back-to-back", "after-sleep", "after-work")
 PAUSE_S = 0.02
+QUIET_LOAD = 1.5  # 1-minute load average below which a final run is worth recording
 
 
 # --------------------------------------------------------------------------- options
@@ -256,6 +257,18 @@ def numpy_floor(y):
     y = np.ascontiguousarray(y)
     buf = np.empty_like(y)
     return lambda: np.multiply(y, 1.0, out=buf)
+
+
+def floors(*inputs, out_dtype=None):
+    """Both floors of a call on ``inputs``, to put next to the functions :func:`measure`
+    times (names ``"floor"`` and ``"numpy floor"``); :func:`floor_fields` reads them back."""
+    return {"floor": floor(*inputs, out_dtype=out_dtype), "numpy floor": numpy_floor(inputs[0])}
+
+
+def floor_fields(result, elements):
+    """The case fields of the floors measured by :func:`measure` next to a solver."""
+    return {"floor_s": result["s"]["floor"],
+            "numpy_floor_ns_per_element": result["s"]["numpy floor"] / elements * 1e9}
 
 
 # --------------------------------------------------------------------------- machine record
@@ -509,6 +522,10 @@ class Report:
         self.out = args.out or os.path.join(HERE, "results", "quick" if args.quick else "")
         self.machine = machine_start()
         self.machine["quick"] = self.quick
+        load = self.machine["load_average_start"]
+        if load and load[0] >= QUIET_LOAD:
+            print(f"warning: load average {load[0]} >= {QUIET_LOAD}: the machine is busy, "
+                  "timings will be noisy (the JSON records the load)", flush=True)
         self.cases = []
         self.extra_tables = []  # (title, header, rows) printed after the main table
         self.extra = {}  # more top-level keys of the JSON file

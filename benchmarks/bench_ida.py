@@ -12,7 +12,7 @@ Writes benchmarks/results/ida.{json,md,png}. Ratios below 1 mean isotree is fast
 
 import numpy as np
 
-from _timing import PATTERNS, Report, floor, measure, numpy_floor, parse_args, supported
+from _timing import PATTERNS, Report, floor_fields, floors, measure, parse_args, supported
 
 import isotree
 from isotree.ida import isotonic_logits, mixup_mass
@@ -37,14 +37,12 @@ def star(report, quick, rng):
         "isotree": lambda: isotree.star_isotonic_regression(y, root=0, **one_thread),
         "np.sort": lambda: np.sort(y),
         "Higra": lambda: hg.tree_monotonic_regression(hg_tree, y_hg, "least_square"),
-        "floor": floor(y),
-        "numpy floor": numpy_floor(y),
+        **floors(y),
     }
     name = "star, one thread" if one_thread else "star (no workers= keyword: default threads)"
     for pattern in PATTERNS:
         r = measure(funcs, pattern, rounds=5 if quick else 15, paired=True)
-        common = dict(n=n, pattern=pattern, isotree_s=r["s"]["isotree"], floor_s=r["s"]["floor"],
-                      numpy_floor_ns_per_element=r["s"]["numpy floor"] / n * 1e9)
+        common = dict(n=n, pattern=pattern, isotree_s=r["s"]["isotree"], **floor_fields(r, n))
         report.add(name, peer="np.sort", peer_s=r["s"]["np.sort"], ratio=r["ratio"]["np.sort"],
                    target=[("isotree_ns_per_element", "<=", 1.0), ("ratio", "<=", 0.2)],
                    **common)
@@ -144,14 +142,12 @@ def ida_batch(report, quick, rng):
         "np.sort(axis=1)": lambda: np.sort(logits, axis=1),
         "NumPy exact baseline": lambda: numpy_two_label_baseline(logits, a, b),
         "isotonic_regression(x=mass)": lambda: isotree.isotonic_regression(logits, x=mass),
-        "floor": floor(logits, mass, out_dtype=np.float32),
-        "numpy floor": numpy_floor(logits),
+        **floors(logits, mass, out_dtype=np.float32),
     }
     for pattern in PATTERNS:
         r = measure(funcs, pattern, rounds=5 if quick else 15)
         common = dict(n=classes, rows=batch, dtype="float32", pattern=pattern,
-                      floor_s=r["s"]["floor"],
-                      numpy_floor_ns_per_element=r["s"]["numpy floor"] / logits.size * 1e9)
+                      **floor_fields(r, logits.size))
         for method in ("exact", "approx", "shift"):
             s = r["s"][method]
             ratio = float(np.median(r["times"][method] / r["times"]["np.sort(axis=1)"]))
@@ -219,13 +215,13 @@ def training_loop(report, quick, rng):
     # The same call alone, in every pattern, next to sorting the same array.
     alone = {"exact": lambda: isotonic_logits(teacher, mass),
              "np.sort(axis=1)": lambda: np.sort(teacher, axis=1),
-             "floor": floor(teacher, mass, out_dtype=np.float32)}
+             **floors(teacher, mass, out_dtype=np.float32)}
     for pattern in PATTERNS:
         r = measure(alone, pattern, rounds=9 if quick else 41)
         report.add("IDA exact", n=classes, rows=batch, dtype="float32", pattern=pattern,
                    isotree_s=r["s"]["exact"], peer="np.sort(axis=1)",
                    peer_s=r["s"]["np.sort(axis=1)"], ratio=r["ratio"]["np.sort(axis=1)"],
-                   floor_s=r["s"]["floor"])
+                   **floor_fields(r, teacher.size))
 
 
 def digits_teacher_logits(rng):

@@ -6,9 +6,10 @@ Times each solver back to back at every size next to its peer (SciPy for chains,
 trees up to 10^6, ``np.sort`` for the star) and the memory floor, and fits the exponent of
 time ~ n^k by least squares on log-log (over all sizes, and over n >= 10^5 where fixed
 per-call costs no longer dominate). Peak memory: each solver runs once on a large input in a
-fresh process; the peak resident set (``getrusage`` max RSS, which sees Numba's allocations
-that tracemalloc does not) minus the resident set after the imports, the input and a warm-up
-call, per node. Writes benchmarks/results/scaling.{json,md,png}.
+fresh process; the peak resident set (Linux: ``VmHWM`` after resetting it through
+``/proc/self/clear_refs``; elsewhere ``getrusage`` max RSS; both see Numba's allocations,
+which tracemalloc does not) minus the resident set after the imports, the input and a
+warm-up call, per node. Writes benchmarks/results/scaling.{json,md,png}.
 """
 
 import json
@@ -19,7 +20,7 @@ import sys
 import numpy as np
 from scipy.optimize import isotonic_regression as scipy_isotonic
 
-from _timing import HERE, ROOT, Report, floor, measure, parse_args, supported
+from _timing import HERE, ROOT, Report, floor_fields, floors, measure, parse_args, supported
 from bench_core import higra_tree, random_tree
 
 import isotree
@@ -28,7 +29,7 @@ import isotree
 def chain(rng, n):
     y = np.linspace(0, 3, n) + rng.normal(size=n)
     return {"isotree": lambda: isotree.isotonic_regression(y),
-            "SciPy": lambda: scipy_isotonic(y), "floor": floor(y)}, "SciPy"
+            "SciPy": lambda: scipy_isotonic(y), **floors(y)}, "SciPy"
 
 
 def tree(rng, n):
@@ -36,7 +37,7 @@ def tree(rng, n):
     y = rng.normal(size=n)
     t = isotree.Tree(parent)
     funcs = {"isotree": lambda: isotree.tree_isotonic_regression(y, t, increasing=False),
-             "floor": floor(y)}
+             **floors(y)}
     if n > 1_000_000:
         return funcs, None  # Higra takes seconds per call there
     import higra as hg
@@ -53,7 +54,7 @@ def star(rng, n):
     y[0] = 0.0
     one_thread = supported(isotree.star_isotonic_regression, workers=1)
     return {"isotree": lambda: isotree.star_isotonic_regression(y, root=0, **one_thread),
-            "np.sort": lambda: np.sort(y), "floor": floor(y)}, "np.sort"
+            "np.sort": lambda: np.sort(y), **floors(y)}, "np.sort"
 
 
 SOLVERS = {"chain": chain, "random recursive tree, random labels (Tree reused)": tree,
@@ -79,7 +80,7 @@ def scaling(report, quick):
             rounds = 7 if n <= 10**5 else (5 if n <= 10**6 else 3)
             r = measure(funcs, "back-to-back", rounds=rounds, paired=n >= 10**6)
             row = dict(n=n, pattern="back-to-back", isotree_s=r["s"]["isotree"],
-                       floor_s=r["s"]["floor"])
+                       **floor_fields(r, n))
             measured["isotree"].append((n, r["s"]["isotree"]))
             if peer_n:
                 peer = peer_n
@@ -104,7 +105,7 @@ def scaling(report, quick):
 
 
 MEMORY_PROBE = """
-import json, resource, sys
+import ctypes, inspect, json, resource, sys
 import numpy as np
 sys.path[:0] = [{root!r}, {here!r}]
 import isotree
@@ -119,24 +120,32 @@ elif kind == "tree":
     small = isotree.Tree(np.array([-1, 0, 0]))
     solve = lambda y: isotree.tree_isotonic_regression(y, tree if y.size == n else small)
 else:
-    one = {{"workers": 1}} if "workers" in __import__("inspect").signature(
-        isotree.star_isotonic_regression).parameters else {{}}
+    takes = inspect.signature(isotree.star_isotonic_regression).parameters
+    one = {{"workers": 1}} if "workers" in takes else {{}}
     solve = lambda y: isotree.star_isotonic_regression(y, root=0, **one)
 solve(rng.normal(size=3))  # compile / load the kernels
-ctypes = __import__("ctypes")
 try:  # hand freed heap pages back, so the solve cannot reuse set-up memory unseen
     ctypes.CDLL("libc.so.6").malloc_trim(0)
 except (OSError, AttributeError):
     pass
+def peak_kib():
+    # VmHWM: this process's resident high-water mark, which clear_refs resets. getrusage's
+    # ru_maxrss is the fallback: it also keeps the peak of threads that have exited, which
+    # can hide the solve's own peak.
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:  # reset the high-water mark (Linux), so temporaries of the set-up do not hide the peak
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     reset = True
 except OSError:
     reset = False
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_kib()
 fit = solve(y)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = peak_kib()
 print(json.dumps(dict(bytes_per_node=(after - before) * 1024 / n, reset=reset)))
 """
 
