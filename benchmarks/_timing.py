@@ -179,9 +179,9 @@ def measure(funcs, pattern, rounds=7, paired=False, min_block_s=0.01):
     Each round times every function once in turn: one call after the pattern's pause, or in
     ``back-to-back``, a block of calls in a tight loop whose median after the first counts
     (``paired=True`` times single calls alternating call by call instead). Returns
-    ``{"s": {name: median seconds}, "ratio": {name: median over rounds of the first
-    function's time / this one's}, "spread": {name: (25th, 75th percentile seconds)}}``:
-    with isotree first, ``ratio[peer]`` is isotree / peer. ``"times"`` has every round's time.
+    ``{"s": {name: median seconds}, "spread": {name: (25th, 75th percentile seconds)},
+    "times": {name: array of every round's time}}``; :func:`timings` turns it into case
+    fields (ratios are medians of per-round ratios).
     """
     names = list(funcs)
     for func in funcs.values():
@@ -200,10 +200,8 @@ def measure(funcs, pattern, rounds=7, paired=False, min_block_s=0.01):
             else:
                 pause(pattern)
                 per_round[name].append(_timed(func))
-    first = np.array(per_round[names[0]])
     return {
         "s": {name: float(np.median(t)) for name, t in per_round.items()},
-        "ratio": {name: float(np.median(first / np.array(t))) for name, t in per_round.items()},
         "spread": {name: tuple(float(q) for q in np.percentile(t, [25, 75]))
                    for name, t in per_round.items()},
         "times": {name: np.array(t) for name, t in per_round.items()},
@@ -261,14 +259,26 @@ def numpy_floor(y):
 
 def floors(*inputs, out_dtype=None):
     """Both floors of a call on ``inputs``, to put next to the functions :func:`measure`
-    times (names ``"floor"`` and ``"numpy floor"``); :func:`floor_fields` reads them back."""
+    times (names ``"floor"`` and ``"numpy floor"``); :func:`timings` reads them back."""
     return {"floor": floor(*inputs, out_dtype=out_dtype), "numpy floor": numpy_floor(inputs[0])}
 
 
-def floor_fields(result, elements):
-    """The case fields of the floors measured by :func:`measure` next to a solver."""
-    return {"floor_s": result["s"]["floor"],
-            "numpy_floor_ns_per_element": result["s"]["numpy floor"] / elements * 1e9}
+def timings(result, peer=None, *, elements, isotree="isotree", peer_label=None):
+    """The case fields from one :func:`measure` result: isotree's time (``isotree`` names
+    which function is isotree's), the peer's and their ratio (the median of per-round
+    ratios), interquartile ranges, the number of rounds, and the floors if measured."""
+    times = result["times"]
+    fields = {"isotree_s": result["s"][isotree], "isotree_iqr_s": result["spread"][isotree],
+              "rounds": int(times[isotree].size)}
+    if peer is not None:
+        fields.update(peer=peer_label or peer, peer_s=result["s"][peer],
+                      peer_iqr_s=result["spread"][peer],
+                      ratio=float(np.median(times[isotree] / times[peer])))
+    if "floor" in result["s"]:
+        fields["floor_s"] = result["s"]["floor"]
+    if "numpy floor" in result["s"]:
+        fields["numpy_floor_ns_per_element"] = result["s"]["numpy floor"] / elements * 1e9
+    return fields
 
 
 # --------------------------------------------------------------------------- machine record

@@ -15,7 +15,7 @@ from contextlib import nullcontext
 import numpy as np
 from scipy.optimize import isotonic_regression as scipy_isotonic
 
-from _timing import PATTERNS, Report, busy_core, floor_fields, floors, measure, parse_args
+from _timing import PATTERNS, Report, busy_core, floors, measure, parse_args, timings
 
 import isotree
 
@@ -36,19 +36,19 @@ def chain_batch(report, quick, rng):
     for condition in ("machine as is", "one core busy"):
         with busy_core() if condition == "one core busy" else nullcontext() as note:
             results = {pattern: measure(funcs, pattern, rounds[pattern]) for pattern in PATTERNS}
-        back = results["back-to-back"]["s"]["isotree"]
+        back = results["back-to-back"]
+        name = "256 x 100 chains"
         for pattern, r in results.items():
-            common = dict(n=100, rows=256, pattern=pattern, isotree_s=r["s"]["isotree"],
-                          condition=condition, busy=note, **floor_fields(r, y.size))
-            name = "256 x 100 chains"
-            report.add(name, peer="SciPy loop over rows", peer_s=r["s"]["SciPy loop over rows"],
-                       ratio=r["ratio"]["SciPy loop over rows"],
-                       target=[("ratio", "<=", 0.1)], **common)
-            report.add(name, peer="np.sort(axis=1)", peer_s=r["s"]["np.sort(axis=1)"],
-                       ratio=r["ratio"]["np.sort(axis=1)"], **common)
+            common = dict(n=100, rows=256, pattern=pattern, condition=condition, busy=note)
+            report.add(name, **common, **timings(r, "SciPy loop over rows", elements=y.size),
+                       target=[("ratio", "<=", 0.1)])
+            report.add(name, **common, **timings(r, "np.sort(axis=1)", elements=y.size))
             if pattern != "back-to-back":
-                report.add(name, peer="isotree back-to-back", peer_s=back,
-                           target=[("ratio", "<=", 2.0)], **common)
+                # Against the median back-to-back time of the same condition.
+                report.add(name, **common, **timings(r, elements=y.size),
+                           peer="isotree back-to-back", peer_s=back["s"]["isotree"],
+                           peer_iqr_s=back["spread"]["isotree"],
+                           target=[("ratio", "<=", 2.0)])
 
 
 def chain_weighted(report, quick, rng):
@@ -76,9 +76,8 @@ def chain_weighted(report, quick, rng):
             r = measure(funcs, pattern, rounds=5 if quick else 21, paired=True)
             for peer in ("SciPy", "scikit-learn"):
                 report.add(f"chain weighted, {kind}", n=n, pattern=pattern,
-                           isotree_s=r["s"]["isotree"], peer=peer, peer_s=r["s"][peer],
-                           ratio=r["ratio"][peer], target=[("ratio", "<=", 0.6)],
-                           pairing="call by call", **floor_fields(r, n))
+                           **timings(r, peer, elements=n), target=[("ratio", "<=", 0.6)],
+                           pairing="call by call")
 
 
 def random_tree(rng, n):
@@ -154,18 +153,13 @@ def tree_vs_higra(report, quick, rng):
     }
     build = measure({"Tree": lambda: isotree.Tree(parent)}, "back-to-back", 3, paired=True)
     report.add("Tree(parent), random recursive tree, random labels", n=n,
-               isotree_s=build["s"]["Tree"])
+               **timings(build, isotree="Tree", elements=n))
     for pattern in PATTERNS:
         r = measure(funcs, pattern, rounds=3 if quick else 7, paired=True)
         report.add("random recursive tree, random labels, Tree reused", n=n, pattern=pattern,
-                   isotree_s=r["s"]["isotree"], peer="Higra", peer_s=r["s"]["Higra"],
-                   ratio=r["ratio"]["Higra"], target=[("ratio", "<=", 0.25)],
-                   **floor_fields(r, n))
-        parent_s = r["s"]["isotree parent array"]
+                   **timings(r, "Higra", elements=n), target=[("ratio", "<=", 0.25)])
         report.add("random recursive tree, random labels, parent array", n=n, pattern=pattern,
-                   isotree_s=parent_s, peer="Higra", peer_s=r["s"]["Higra"],
-                   ratio=float(np.median(r["times"]["isotree parent array"]
-                                         / r["times"]["Higra"])), **floor_fields(r, n))
+                   **timings(r, "Higra", isotree="isotree parent array", elements=n))
 
 
 def overhead(report, quick, rng):
@@ -178,8 +172,7 @@ def overhead(report, quick, rng):
     for pattern in PATTERNS:
         r = measure(funcs, pattern, rounds[pattern])
         report.add("per-call overhead, chain n=10", n=10, pattern=pattern,
-                   isotree_s=r["s"]["isotree"], peer="SciPy", peer_s=r["s"]["SciPy"],
-                   ratio=r["ratio"]["SciPy"], **floor_fields(r, y.size),
+                   **timings(r, "SciPy", elements=y.size),
                    target=[("isotree_us", "<=", 10)] if pattern == "back-to-back" else ())
 
 

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 from scipy.optimize import isotonic_regression as scipy_isotonic
 
-from _timing import HERE, ROOT, Report, floor_fields, floors, measure, parse_args, supported
+from _timing import HERE, ROOT, Report, floors, measure, parse_args, supported, timings
 from bench_core import higra_tree, random_tree
 
 import isotree
@@ -79,14 +79,11 @@ def scaling(report, quick):
             funcs, peer_n = make(rng, n)
             rounds = 7 if n <= 10**5 else (5 if n <= 10**6 else 3)
             r = measure(funcs, "back-to-back", rounds=rounds, paired=n >= 10**6)
-            row = dict(n=n, pattern="back-to-back", isotree_s=r["s"]["isotree"],
-                       **floor_fields(r, n))
+            report.add(f"scaling: {name}", n=n, **timings(r, peer_n, elements=n))
             measured["isotree"].append((n, r["s"]["isotree"]))
             if peer_n:
                 peer = peer_n
                 measured["peer"].append((n, r["s"][peer_n]))
-                row.update(peer=peer_n, peer_s=r["s"][peer_n], ratio=r["ratio"][peer_n])
-            report.add(f"scaling: {name}", **row)
         for who, points in measured.items():
             if not points:
                 continue
