@@ -428,15 +428,19 @@ def _fmt(value, digits=3):
     return "" if value is None else f"{value:.{digits}g}"
 
 
-COLUMNS = ["case", "n x rows", "dtype", "pattern", "isotree", "ns/el", "peer", "peer time",
+COLUMNS = ["case", "size", "dtype", "pattern", "isotree", "ns/el", "peer", "peer time",
            "peer ns/el", "ratio", "floor ns/el", "target", "met"]
 
 
+def size(c):
+    """A case's size as the table shows it: ``n``, or ``rows x n`` for a batch."""
+    return f"n={c['n']:g}" if c["rows"] == 1 else f"{c['rows']} x {c['n']:g}"
+
+
 def table_row(c):
-    size = f"{c['n']:g}" if c["rows"] == 1 else f"{c['rows']} x {c['n']:g}"
     met = {True: "yes", False: "**no**", None: ""}[c["met"]]
     pattern = c["pattern"] + (f" ({c['condition']})" if c.get("condition") else "")
-    return [c["name"], size, c["dtype"], pattern, fmt_time(c["isotree_s"]),
+    return [c["name"], size(c), c["dtype"], pattern, fmt_time(c["isotree_s"]),
             _fmt(c["isotree_ns_per_element"]), c["peer"] or "", fmt_time(c["peer_s"]),
             _fmt(c["peer_ns_per_element"]), _fmt(c["ratio"]), _fmt(c["floor_ns_per_element"]),
             c["target"] or "", met]
@@ -479,14 +483,14 @@ def plot_ratios(cases, path, title):
     groups = {}
     for c in cases:
         if c.get("ratio") and c.get("peer"):
-            groups.setdefault((c["name"], c.get("condition"), c["peer"]), []).append(c)
+            groups.setdefault((c["name"], c.get("condition"), c["peer"], size(c)), []).append(c)
     targeted = {key: rows for key, rows in groups.items() if any(c["target"] for c in rows)}
     groups = targeted or groups
     if not groups:
         return None
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(groups) + 1.6))
     height = 0.8 / len(PATTERNS)
-    for i, ((name, condition, peer), rows) in enumerate(groups.items()):
+    for i, rows in enumerate(groups.values()):
         for c in rows:
             j = PATTERNS.index(c["pattern"]) if c["pattern"] in PATTERNS else 0
             y = i - 0.4 + height * (j + 0.5)
@@ -496,8 +500,8 @@ def plot_ratios(cases, path, title):
         bound = next((b for b in map(_ratio_bound, rows) if b is not None), None)
         if bound is not None:
             ax.plot([bound, bound], [i - 0.45, i + 0.45], color="k", lw=2)
-    labels = [f"{name}{f' ({condition})' if condition else ''}\nvs {peer}"
-              for name, condition, peer in groups]
+    labels = [f"{name}, {shape}{f' ({condition})' if condition else ''}\nvs {peer}"
+              for name, condition, peer, shape in groups]
     ax.set_yticks(range(len(groups)), labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("log")
@@ -506,7 +510,7 @@ def plot_ratios(cases, path, title):
     handles.append(plt.Line2D([], [], color="k", lw=2, label="target"))
     ax.legend(handles=handles, fontsize=7, loc="lower right")
     ax.set_xlabel("time isotree / peer in the same run (lower is faster; red: target missed)")
-    ax.set_title(textwrap.fill(title, 150), fontsize=6)
+    ax.set_title(textwrap.fill(title, 120), fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

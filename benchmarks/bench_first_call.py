@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 from _timing import ROOT, Report, parse_args
@@ -108,7 +109,7 @@ def plot(cases, path, title):
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlabel("first call in a fresh process (s)")
-    ax.set_title(title, fontsize=7)
+    ax.set_title(textwrap.fill(title, 130), fontsize=7)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

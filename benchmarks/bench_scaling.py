@@ -14,6 +14,7 @@ warm-up call, per node. Writes benchmarks/results/scaling.{json,md,png}.
 
 import json
 import os
+import textwrap
 import subprocess
 import sys
 
@@ -193,7 +194,7 @@ def plot(cases, path, title):
     ax.set_yscale("log")
     ax.set_xlabel("n")
     ax.set_ylabel("ns per element (dotted: memory floor)")
-    ax.set_title(title, fontsize=7)
+    ax.set_title(textwrap.fill(title, 130), fontsize=7)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
