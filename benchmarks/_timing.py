@@ -33,7 +33,6 @@ import argparse
 import contextlib
 import inspect
 import json
-import math
 import os
 import platform
 import subprocess
@@ -167,10 +166,14 @@ def _timed(func):
     return time.perf_counter() - start
 
 
-def _block_size(func, min_block_s):
-    """Calls per back-to-back block: enough for ``min_block_s``, at least 2 (one dropped)."""
-    one = min(_timed(func) for _ in range(3))
-    return int(min(2000, max(2, math.ceil(min_block_s / max(one, 1e-9)) + 1)))
+def _block(func, min_block_s):
+    """Back-to-back calls for at least ``min_block_s`` (at least 2, at most 2000): the
+    median after the first (which follows another function, not itself)."""
+    times = []
+    end = time.perf_counter() + min_block_s
+    while len(times) < 2 or (len(times) < 2000 and time.perf_counter() < end):
+        times.append(_timed(func))
+    return float(np.median(times[1:]))
 
 
 def measure(funcs, pattern, rounds=7, paired=False, min_block_s=0.01):
@@ -186,17 +189,14 @@ def measure(funcs, pattern, rounds=7, paired=False, min_block_s=0.01):
     names = list(funcs)
     for func in funcs.values():
         func()  # compile, warm the caches
-    blocks = {}
-    if pattern == "back-to-back" and not paired:
-        blocks = {name: _block_size(func, min_block_s) for name, func in funcs.items()}
+    blocks = pattern == "back-to-back" and not paired
     per_round = {name: [] for name in names}
     for r in range(rounds):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
             func = funcs[name]
             if blocks:
-                times = [_timed(func) for _ in range(blocks[name])]
-                per_round[name].append(float(np.median(times[1:])))
+                per_round[name].append(_block(func, min_block_s))
             else:
                 pause(pattern)
                 per_round[name].append(_timed(func))
@@ -206,6 +206,14 @@ def measure(funcs, pattern, rounds=7, paired=False, min_block_s=0.01):
                    for name, t in per_round.items()},
         "times": {name: np.array(t) for name, t in per_round.items()},
     }
+
+
+def median_time(func, repeat=7, warmup=1):
+    """Median wall time of ``func()`` over ``repeat`` back-to-back runs, after ``warmup``
+    untimed runs (the simple helper bench_xp, bench_autodiff and bench_dag use)."""
+    for _ in range(warmup):
+        func()
+    return float(np.median([_timed(func) for _ in range(repeat)]))
 
 
 # --------------------------------------------------------------------------- memory floor
@@ -452,6 +460,13 @@ def markdown_table(rows, header):
     return "\n".join(lines)
 
 
+def print_table(rows, header):
+    """Print ``rows`` (lists of cells) as a markdown table and return the text."""
+    text = markdown_table(rows, header)
+    print(text)
+    return text
+
+
 def machine_line(m):
     v = m["versions"]
     return (f"{m['cpu_model']}, {m['cpus_usable']} cores, numba {v['numba']} "
@@ -525,6 +540,15 @@ def parse_args(description):
     parser.add_argument("--out", default=None, help="results folder (default: "
                         "benchmarks/results, or benchmarks/results/quick with --quick)")
     return parser.parse_args()
+
+
+def run_parts(parts, report, *args):
+    """Run each part of a script (a function adding cases to ``report``), saying how long."""
+    for part in parts:
+        print(f"{part.__name__} ...", flush=True)
+        start = time.perf_counter()
+        part(report, *args)
+        print(f"{part.__name__}: {time.perf_counter() - start:.1f} s", flush=True)
 
 
 class Report:

@@ -15,7 +15,8 @@ from contextlib import nullcontext
 import numpy as np
 from scipy.optimize import isotonic_regression as scipy_isotonic
 
-from _timing import PATTERNS, Report, busy_core, floors, measure, parse_args, timings
+from _timing import (PATTERNS, Report, busy_core, floors, measure, parse_args, run_parts,
+                     timings)
 
 import isotree
 
@@ -180,9 +181,7 @@ def main():
     args = parse_args(__doc__.splitlines()[0])
     report = Report("core", args)
     rng = np.random.default_rng(12345)
-    for part in (overhead, chain_batch, chain_weighted, tree_vs_higra):
-        print(f"{part.__name__} ...", flush=True)
-        part(report, args.quick, rng)
+    run_parts((overhead, chain_batch, chain_weighted, tree_vs_higra), report, args.quick, rng)
     report.finish()
 
 

@@ -12,7 +12,8 @@ Writes benchmarks/results/ida.{json,md,png}. Ratios below 1 mean isotree is fast
 
 import numpy as np
 
-from _timing import PATTERNS, Report, floors, measure, parse_args, supported, timings
+from _timing import (PATTERNS, Report, floors, measure, parse_args, run_parts, supported,
+                     timings)
 
 import isotree
 from isotree.ida import isotonic_logits, mixup_mass
@@ -279,9 +280,7 @@ def main():
     args = parse_args(__doc__.splitlines()[0])
     report = Report("ida", args)
     rng = np.random.default_rng(2021)
-    for part in (star, ida_batch, training_loop, approximation):
-        print(f"{part.__name__} ...", flush=True)
-        part(report, args.quick, rng)
+    run_parts((star, ida_batch, training_loop, approximation), report, args.quick, rng)
     report.finish()
 
 

@@ -21,7 +21,8 @@ import sys
 import numpy as np
 from scipy.optimize import isotonic_regression as scipy_isotonic
 
-from _timing import HERE, ROOT, Report, floors, measure, parse_args, supported, timings
+from _timing import (HERE, ROOT, Report, floors, measure, parse_args, run_parts, supported,
+                     timings)
 from bench_core import higra_tree, random_tree
 
 import isotree
@@ -205,9 +206,7 @@ def plot(cases, path, title):
 def main():
     args = parse_args(__doc__.splitlines()[0])
     report = Report("scaling", args)
-    for part in (scaling, memory):
-        print(f"{part.__name__} ...", flush=True)
-        part(report, args.quick)
+    run_parts((scaling, memory), report, args.quick)
     report.finish(plot=plot)
 
 
