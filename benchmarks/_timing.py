@@ -448,7 +448,10 @@ def size(c):
 def table_row(c):
     met = {True: "yes", False: "**no**", None: ""}[c["met"]]
     pattern = c["pattern"] + (f" ({c['condition']})" if c.get("condition") else "")
-    return [c["name"], size(c), c["dtype"], pattern, fmt_time(c["isotree_s"]),
+    # Cases that are not timings (memory, fitted exponents) show their value instead.
+    value = (fmt_time(c["isotree_s"]) if c["isotree_s"] is not None or c.get("value") is None
+             else f"{c['value']:.3g} {c.get('unit', '')}".strip())
+    return [c["name"], size(c), c["dtype"], pattern, value,
             _fmt(c["isotree_ns_per_element"]), c["peer"] or "", fmt_time(c["peer_s"]),
             _fmt(c["peer_ns_per_element"]), _fmt(c["ratio"]), _fmt(c["floor_ns_per_element"]),
             c["target"] or "", met]
@@ -595,7 +598,10 @@ class Report:
         print(text)
         with open(base + ".md", "w") as f:
             f.write(text)
-        missed = [c["name"] + f" [{c['pattern']}]" for c in self.cases if c["met"] is False]
+        missed = [f"{c['name']}, {size(c)} [{c['pattern']}"
+                  + (f", {c['condition']}" if c.get("condition") else "") + "]"
+                  + (f" vs {c['peer']}" if c["peer"] else "")
+                  for c in self.cases if c["met"] is False]
         if missed:
             print("targets missed: " + "; ".join(missed))
         if plot is not None:

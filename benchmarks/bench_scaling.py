@@ -164,7 +164,7 @@ def memory(report, quick):
         report.add(f"peak memory per node: {label}", n=n, pattern="one-call", isotree_s=None,
                    per_element=False,
                    metric="peak extra resident bytes per node (output included)",
-                   value=r["bytes_per_node"], high_water_mark_reset=r["reset"])
+                   value=r["bytes_per_node"], unit="B/node", high_water_mark_reset=r["reset"])
         rows.append([label, f"{n:g}", f"{r['bytes_per_node']:.1f} B/node",
                      "yes" if r["reset"] else "no (baseline is the set-up's peak)"])
     report.table("Peak extra memory of one solve (float64 input: 8 B/node; output included)",
