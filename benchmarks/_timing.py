@@ -518,7 +518,8 @@ def plot_ratios(cases, path, title):
         bound = next((b for b in map(_ratio_bound, rows) if b is not None), None)
         if bound is not None:
             ax.plot([bound, bound], [i - 0.45, i + 0.45], color="k", lw=2)
-    labels = [f"{name}, {shape}{f' ({condition})' if condition else ''}\nvs {peer}"
+    labels = [f"{name}{'' if shape in name else ', ' + shape}"
+              f"{f' ({condition})' if condition else ''}\nvs {peer}"
               for name, condition, peer, shape in groups]
     ax.set_yticks(range(len(groups)), labels, fontsize=7)
     ax.invert_yaxis()
