@@ -1,45 +1,51 @@
-"""Star and IDA: linear-time solvers against sorting, Higra, and the baselines of the issue.
+"""Star and IDA: the linear-time solvers against sorting, Higra and NumPy baselines.
 
-Run:  pip install -e ".[bench]" && python benchmarks/bench_ida.py
-Prints markdown tables (medians of >= 5 runs, same data, same run) and writes
-benchmarks/results/ida.md. Ratios < 1 mean isotree is faster.
+Run:  pip install -e ".[bench]" && python benchmarks/bench_ida.py [--quick]
+
+Cases (issue 8's targets): the star of 10^6 on one thread against ``np.sort`` of the same
+array; IDA exact, approx and shift on 1024 x 1000 float32 logits with the default threads
+against ``np.sort(z, axis=1)``; what IDA exact on 256 x 100 float32 adds to each step of a
+small PyTorch CPU training loop; and how far ``approx``/``shift`` are from the exact fit.
+Every timed case runs in every pattern of ``_timing.PATTERNS`` next to the memory floor.
+Writes benchmarks/results/ida.{json,md,png}. Ratios below 1 mean isotree is faster.
 """
-
-import os
-import platform
 
 import numpy as np
 
+from _timing import (PATTERNS, Report, floors, measure, parse_args, run_parts, supported,
+                     timings)
+
 import isotree
-from _timing import median_time, print_table
 from isotree.ida import isotonic_logits, mixup_mass
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS = os.path.join(HERE, "results")
 
-
-def star_rows(rng):
+def star(report, quick, rng):
+    """The star on one thread through the public function, against sorting the same array."""
     import higra as hg
 
-    n = 1_000_000
+    n = 100_000 if quick else 1_000_000
     y = rng.normal(size=n)
     y[0] = 0.0  # the root, in the middle of the data (increasing: root is the minimum)
-    ours = median_time(lambda: isotree.star_isotonic_regression(y, 0))
-    sort = median_time(lambda: np.sort(y))
+    one_thread = supported(isotree.star_isotonic_regression, workers=1)
     # Higra on the same star: leaves first, root last; its order makes the root the maximum,
     # so it gets -y.
     hg_tree = hg.Tree(np.concatenate([np.full(n - 1, n - 1), [n - 1]]))
     y_hg = -np.concatenate([y[1:], y[:1]])
-    higra = median_time(lambda: hg.tree_monotonic_regression(hg_tree, y_hg, "least_square"))
     fit_hg = -hg.tree_monotonic_regression(hg_tree, y_hg, "least_square")
-    assert np.allclose(isotree.star_isotonic_regression(y, 0),
-                       np.concatenate([fit_hg[-1:], fit_hg[:-1]]))
-    return [
-        ["star n=1e6", "np.sort (same array)", f"{ours * 1e3:.1f} ms", f"{sort * 1e3:.1f} ms",
-         f"{ours / sort:.2f}", "<= 0.5"],
-        ["star n=1e6", "Higra tree_monotonic_regression", f"{ours * 1e3:.1f} ms",
-         f"{higra * 1e3:.1f} ms", f"{ours / higra:.3f}", "<= 0.1"],
-    ]
+    np.testing.assert_allclose(isotree.star_isotonic_regression(y, root=0, **one_thread),
+                               np.concatenate([fit_hg[-1:], fit_hg[:-1]]), atol=1e-12)
+    funcs = {
+        "isotree": lambda: isotree.star_isotonic_regression(y, root=0, **one_thread),
+        "np.sort": lambda: np.sort(y),
+        "Higra": lambda: hg.tree_monotonic_regression(hg_tree, y_hg, "least_square"),
+        **floors(y),
+    }
+    name = "star, one thread" if one_thread else "star (no workers= keyword: default threads)"
+    for pattern in PATTERNS:
+        r = measure(funcs, pattern, rounds=5 if quick else 15, paired=True)
+        report.add(name, n=n, pattern=pattern, **timings(r, "np.sort", elements=n),
+                   target=[("isotree_ns_per_element", "<=", 1.0), ("ratio", "<=", 0.2)])
+        report.add(name, n=n, pattern=pattern, **timings(r, "Higra", elements=n))
 
 
 def numpy_two_label_baseline(logits, a, b):
@@ -113,8 +119,9 @@ def python_loop_baseline(logits, a, b):
     return out
 
 
-def ida_rows(rng):
-    batch, classes = 1024, 1000
+def ida_batch(report, quick, rng):
+    """IDA on 1024 x 1000 float32 logits with the default threads, against sorting the rows."""
+    batch, classes = (256, 1000) if quick else (1024, 1000)
     a = rng.integers(0, classes, batch)
     b = (a + rng.integers(1, classes, batch)) % classes
     lam = rng.uniform(0.55, 0.95, batch)
@@ -126,25 +133,88 @@ def ida_rows(rng):
     subset = slice(0, 64)
     np.testing.assert_allclose(python_loop_baseline(logits[subset], a[subset], b[subset]),
                                exact[subset], rtol=1e-5, atol=1e-5)
-    ours = median_time(lambda: isotonic_logits(logits, mass))
-    approx = median_time(lambda: isotonic_logits(logits, mass, method="approx", n_iter=2))
-    shift = median_time(lambda: isotonic_logits(logits, mass, method="shift"))
-    vectorised = median_time(lambda: numpy_two_label_baseline(logits, a, b))
-    loop = median_time(lambda: python_loop_baseline(logits, a, b), repeat=5, warmup=0)
-    via_sort = median_time(lambda: isotree.isotonic_regression(logits, x=mass))
-    return [
-        ["IDA exact B=1024 c=1000 f32", "vectorised NumPy exact baseline", f"{ours * 1e3:.2f} ms",
-         f"{vectorised * 1e3:.1f} ms", f"{ours / vectorised:.3f}", "<= 0.5"],
-        ["IDA exact B=1024 c=1000 f32", "per-row Python loop (paper style)",
-         f"{ours * 1e3:.2f} ms", f"{loop * 1e3:.0f} ms", f"{loop / ours:.0f}x faster",
-         ">= 100x faster"],
-        ["IDA exact B=1024 c=1000 f32", "isotonic_regression(x=mass) (sort + PAVA)",
-         f"{ours * 1e3:.2f} ms", f"{via_sort * 1e3:.1f} ms", f"{ours / via_sort:.3f}", ""],
-        ["IDA approx n_iter=2", "vectorised NumPy exact baseline", f"{approx * 1e3:.2f} ms",
-         f"{vectorised * 1e3:.1f} ms", f"{approx / vectorised:.3f}", ""],
-        ["IDA shift", "vectorised NumPy exact baseline", f"{shift * 1e3:.2f} ms",
-         f"{vectorised * 1e3:.1f} ms", f"{shift / vectorised:.3f}", ""],
-    ]
+    funcs = {
+        "exact": lambda: isotonic_logits(logits, mass),
+        "approx": lambda: isotonic_logits(logits, mass, method="approx"),
+        "shift": lambda: isotonic_logits(logits, mass, method="shift"),
+        "np.sort(axis=1)": lambda: np.sort(logits, axis=1),
+        "NumPy exact baseline": lambda: numpy_two_label_baseline(logits, a, b),
+        "isotonic_regression(x=mass)": lambda: isotree.isotonic_regression(logits, x=mass),
+        **floors(logits, mass, out_dtype=np.float32),
+    }
+    for pattern in PATTERNS:
+        r = measure(funcs, pattern, rounds=5 if quick else 15)
+        common = dict(n=classes, rows=batch, dtype="float32", pattern=pattern)
+        for method in ("exact", "approx", "shift"):
+            report.add(f"IDA {method}", **common,
+                       **timings(r, "np.sort(axis=1)", isotree=method, elements=logits.size),
+                       target=[("ratio", "<=", 0.6)] if method == "exact" else ())
+            if method != "exact":  # "faster still"
+                report.add(f"IDA {method}", **common,
+                           **timings(r, "exact", isotree=method, peer_label="IDA exact",
+                                     elements=logits.size),
+                           target=[("ratio", "<", 1.0)])
+        for peer in ("NumPy exact baseline", "isotonic_regression(x=mass)"):
+            report.add("IDA exact", **common,
+                       **timings(r, peer, isotree="exact", elements=logits.size))
+    loop = measure({"exact": funcs["exact"],
+                    "loop": lambda: python_loop_baseline(logits, a, b)},
+                   "back-to-back", rounds=1 if quick else 3, paired=True)
+    report.add("IDA exact", n=classes, rows=batch, dtype="float32",
+               **timings(loop, "loop", isotree="exact", elements=logits.size,
+                         peer_label="per-row Python loop (paper style)"),
+               target=[("ratio", "<=", 0.01)])
+
+
+def training_loop(report, quick, rng):
+    """What IDA exact on 256 x 100 float32 teacher logits adds to a small torch CPU step."""
+    try:
+        import torch
+    except ImportError:
+        print("  torch is not installed: training-loop case skipped")
+        return
+    batch, classes = 256, 100
+    a = rng.integers(0, classes, batch)
+    b = (a + rng.integers(1, classes, batch)) % classes
+    mass = mixup_mass(a, b, rng.uniform(0.55, 0.95, batch), classes)
+    teacher = (4.0 * mass + rng.normal(size=(batch, classes))).astype(np.float32)
+    torch.manual_seed(0)
+    student = torch.nn.Sequential(torch.nn.Linear(128, 256), torch.nn.ReLU(),
+                                  torch.nn.Linear(256, classes))
+    opt = torch.optim.SGD(student.parameters(), lr=1e-3)
+    x = torch.randn(batch, 128)
+    temperature = 4.0
+
+    def step(target_logits):
+        opt.zero_grad()
+        log_p = torch.nn.functional.log_softmax(student(x) / temperature, dim=1)
+        q = torch.nn.functional.softmax(target_logits / temperature, dim=1)
+        torch.nn.functional.kl_div(log_p, q, reduction="batchmean").backward()
+        opt.step()
+
+    plain_target = torch.from_numpy(teacher)
+    funcs = {"step with IDA": lambda: step(torch.from_numpy(isotonic_logits(teacher, mass))),
+             "step": lambda: step(plain_target)}
+    # Call by call: every IDA step follows a plain training step, as in a real loop.
+    r = measure(funcs, "back-to-back", rounds=31 if quick else 301, paired=True)
+    extra = float(np.median(r["times"]["step with IDA"] - r["times"]["step"]))
+    report.add("IDA exact in a torch training step (KD loss, MLP 128-256-100)", n=classes,
+               rows=batch, dtype="float32", pattern="after-work", per_element=False,
+               **timings(r, "step", isotree="step with IDA", elements=teacher.size,
+                         peer_label="the same step without IDA"),
+               extra_ms_per_step=extra * 1e3, torch_threads=torch.get_num_threads(),
+               target=[("extra_ms_per_step", "<=", 0.3)])
+    report.table("IDA in a torch training loop", ["step", "with IDA", "extra per step"],
+                 [[f"{r['s']['step'] * 1e3:.3f} ms", f"{r['s']['step with IDA'] * 1e3:.3f} ms",
+                   f"{extra * 1e3:.3f} ms (median of {len(r['times']['step'])} pairs)"]])
+    # The same call alone, in every pattern, next to sorting the same array.
+    alone = {"exact": lambda: isotonic_logits(teacher, mass),
+             "np.sort(axis=1)": lambda: np.sort(teacher, axis=1),
+             **floors(teacher, mass, out_dtype=np.float32)}
+    for pattern in PATTERNS:
+        r = measure(alone, pattern, rounds=9 if quick else 41)
+        report.add("IDA exact", n=classes, rows=batch, dtype="float32", pattern=pattern,
+                   **timings(r, "np.sort(axis=1)", isotree="exact", elements=teacher.size))
 
 
 def digits_teacher_logits(rng):
@@ -165,8 +235,9 @@ def digits_teacher_logits(rng):
     return logits, mixup_mass(test_y[i], test_y[j], lam, 10)
 
 
-def approximation_rows(rng):
-    batch, classes = 1024, 1000
+def approximation(report, quick, rng):
+    """How far approx (n_iter steps) and shift land from the exact fit, and their time."""
+    batch, classes = (256, 1000) if quick else (1024, 1000)
     a = rng.integers(0, classes, batch)
     b = rng.integers(0, classes, batch)
     lam = rng.beta(1.0, 1.0, batch)
@@ -174,47 +245,43 @@ def approximation_rows(rng):
     # Synthetic teacher: logit = 4 * mass + a class bias + N(0, 1) noise.
     synthetic = (4.0 * mass + 0.5 * rng.normal(size=classes)
                  + rng.normal(size=(batch, classes))).astype(np.float32)
-    models = {"synthetic, c=1000": (synthetic, mass)}
+    models = {f"synthetic, c={classes}": (synthetic, mass)}
     try:
         models["digits MLP, c=10"] = digits_teacher_logits(rng)
     except ImportError:
         pass
     rows = []
+    rounds = 3 if quick else 9
     for name, (logits, m) in models.items():
         exact = isotonic_logits(logits, m).astype(np.float64)
-        exact_time = median_time(lambda: isotonic_logits(logits, m))
+        took = measure({"exact": lambda: isotonic_logits(logits, m)}, "back-to-back", rounds)
         moved = np.abs(exact - logits).max()
-        rows.append([name, "exact", "0", "0", f"{exact_time * 1e3:.2f} ms",
+        rows.append([name, "exact", "0", "0", f"{took['s']['exact'] * 1e3:.2f} ms",
                      f"max change by the fit {moved:.3g}"])
         for n_iter in (1, 2, 3, 5):
             fit = isotonic_logits(logits, m, method="approx", n_iter=n_iter)
             error = np.abs(fit - exact)
-            took = median_time(lambda: isotonic_logits(logits, m, method="approx",
-                                                       n_iter=n_iter))
+            took = measure({"approx": lambda: isotonic_logits(logits, m, method="approx",
+                                                              n_iter=n_iter)},
+                           "back-to-back", rounds)
             rows.append([name, f"approx n_iter={n_iter}", f"{error.max():.3g}",
-                         f"{error.mean():.3g}", f"{took * 1e3:.2f} ms",
+                         f"{error.mean():.3g}", f"{took['s']['approx'] * 1e3:.2f} ms",
                          f"rows exact: {np.mean(np.all(error < 1e-6, axis=1)):.3f}"])
-        shift = isotonic_logits(logits, m, method="shift")
-        error = np.abs(shift - exact)
-        took = median_time(lambda: isotonic_logits(logits, m, method="shift"))
+        error = np.abs(isotonic_logits(logits, m, method="shift") - exact)
+        took = measure({"shift": lambda: isotonic_logits(logits, m, method="shift")},
+                       "back-to-back", rounds)
         rows.append([name, "shift", f"{error.max():.3g}", f"{error.mean():.3g}",
-                     f"{took * 1e3:.2f} ms", ""])
-    return rows
+                     f"{took['s']['shift'] * 1e3:.2f} ms", ""])
+    report.table("Approximation error against the exact fit",
+                 ["teacher", "method", "max |error|", "mean |error|", "time", "note"], rows)
 
 
 def main():
-    os.makedirs(RESULTS, exist_ok=True)
+    args = parse_args(__doc__.splitlines()[0])
+    report = Report("ida", args)
     rng = np.random.default_rng(2021)
-    head = (f"isotree {isotree.__version__}, numpy {np.__version__}, python "
-            f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores")
-    print(head)
-    timing = print_table(star_rows(rng) + ida_rows(rng),
-                         ["case", "peer", "isotree", "peer time", "ratio", "target"])
-    print()
-    quality = print_table(approximation_rows(rng),
-                          ["teacher", "method", "max |error|", "mean |error|", "time", "note"])
-    with open(os.path.join(RESULTS, "ida.md"), "w") as f:
-        f.write(head + "\n\n" + timing + "\n\n" + quality + "\n")
+    run_parts((star, ida_batch, training_loop, approximation), report, args.quick, rng)
+    report.finish()
 
 
 if __name__ == "__main__":
