@@ -81,9 +81,9 @@ def _michelot_step(z, upper, k, root_sum, root_w, t):
 
     A masked sum over the whole row, minus the upper entries' own terms. The sum may be
     reassociated, so it vectorises (about 0.2 ns an entry against 1.3 in order); a sum of
-    m terms then errs by at most ``m * 2**-53 * sum |terms|``, and ``margin`` bounds the
-    error of the mean with a wide margin (m <= 2**23 here): the summed terms exceed t, so
-    ``sum |terms| <= |s| + 2 * count * max(0, -t)``. The exact search starts from
+    m <= n terms then errs by at most ``n * 2**-53 * sum |terms|``, and ``margin`` is eight
+    times that bound for the mean (the summed terms exceed t, so
+    ``sum |terms| <= |s| + 2 * count * max(0, -t)``). The exact search starts from
     ``mean - margin``, so every entry that can pool is still a candidate.
     """
     s = 0.0
@@ -100,7 +100,7 @@ def _michelot_step(z, upper, k, root_sum, root_w, t):
             count -= 1
     weight = root_w + count
     magnitude = abs(root_sum) + abs(s) + 2.0 * count * max(0.0, -t)
-    return (root_sum + s) / weight, magnitude / weight * 2.0**-28
+    return (root_sum + s) / weight, magnitude / weight * (z.shape[0] * 2.0**-50)
 
 
 @jit
