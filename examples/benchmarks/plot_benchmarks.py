@@ -24,7 +24,9 @@ this shape (extra keys are ignored)::
     }
 
 ``name`` says what is solved, ``peer`` what isotree is compared with, and the two times are
-wall-clock nanoseconds per input element (median of repeated runs). Cases of all files are
+wall-clock nanoseconds per input element (median of repeated runs). From the benchmark
+scripts' files the chart takes each targeted comparison timed back to back; their other
+rows (calls after a pause, first calls, memory) are in the files and on the benchmarks page. Cases of all files are
 drawn in file-name order; the machine of the first file is printed.
 """
 
@@ -42,13 +44,27 @@ results = sorted((here.parents[1] / "benchmarks" / "results").glob("*.json"))
 if not results:
     results = [here / "reference_results.json"]
 loaded = [json.loads(path.read_text()) for path in results]
-cases = [case for data in loaded for case in data["cases"]]
+
+
+def drawn(case):
+    """The headline comparisons: back-to-back timings of a case against its named peer
+    (result files also hold other patterns, first calls and memory, without a peer time)."""
+    if case.get("pattern", "back-to-back") != "back-to-back":
+        return False
+    if "pattern" in case and not case.get("target"):
+        return False  # supporting rows (extra peers) of a results file
+    times = (case.get("isotree_ns_per_element"), case.get("peer_ns_per_element"))
+    return all(isinstance(t, (int, float)) and t > 0 for t in times)
+
+
+cases = [case for data in loaded for case in data["cases"] if drawn(case)]
 print("results:", ", ".join(path.name for path in results))
 print("machine:", ", ".join(f"{k} {v}" for k, v in loaded[0].get("machine", {}).items()))
 
 ours = np.array([case["isotree_ns_per_element"] for case in cases])
 peers = np.array([case["peer_ns_per_element"] for case in cases])
-labels = [f"{case['name']}\nvs {case['peer']}" for case in cases]
+labels = [f"{case['name']}" + (f" ({case['condition']})" if case.get("condition") else "")
+          + f"\nvs {case['peer']}" for case in cases]
 rows = np.arange(len(cases))[::-1]
 
 fig, ax = plt.subplots(figsize=(8, 0.6 * len(cases) + 1.2))
