@@ -265,6 +265,10 @@ def test_item12_tiny_and_subnormal_weights():
     # Tertiary ties with tiny weights: singleton groups keep the order exactly.
     y = np.array([3.0, 1.0, 2.5, 2.0])
     x = np.array([0, 1, 2, 2])
+    # A subnormal weight in a tie group of its own: the group's mean is its value exactly.
+    np.testing.assert_array_equal(
+        isotree.isotonic_regression([-1.8, -2.3], weights=[5e-324, 1.0], x=[0, 1],
+                                    ties="tertiary"), [-2.3, -2.3])
     fit = isotree.isotonic_regression(y, weights=np.full(4, 1e-200), x=x, ties="tertiary")
     assert fit[0] <= fit[1]
     np.testing.assert_allclose(fit, isotree.isotonic_regression(y, x=x, ties="tertiary"),
