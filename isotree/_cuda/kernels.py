@@ -37,8 +37,8 @@ _MAX_EXPONENT = 1000  # as isotree._validate: sums stay below 2**1000
 
 @cuda.jit(device=True)
 def _scales(largest_y, largest_w, n):
-    """Power-of-two factors (sy, sw) for values and weights: isotree._validate's
-    power_of_two_scale, per row."""
+    """Power-of-two factors (sy, sw) for values and weights of one row, as the host kernels
+    choose them (isotree._numba.scaling.row_shifts)."""
     limit = _MAX_EXPONENT
     log_n = 0
     size = max(n, 1)

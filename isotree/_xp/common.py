@@ -171,9 +171,9 @@ def row_scales(xp, y, w):
     """Exact powers of two per row, ``(sy, sw)``, each of shape (m, 1), that keep
     every sum of ``w * y`` and of ``w`` finite and tiny values out of the subnormal range.
 
-    :func:`isotree._validate.power_of_two_scale`, vectorised and per row, so a row's fit
-    never depends on the magnitudes of the other rows (in float32 accumulators the limit
-    is float32's).
+    The rule of the host kernels (``isotree._numba.scaling.row_shifts``), vectorised, so a
+    row's fit never depends on the magnitudes of the other rows (in float32 accumulators
+    the limit is float32's).
     """
     limit = 1000.0 if y.dtype == xp.float64 else 100.0
     log_n = float(max(int(y.shape[1]), 1).bit_length())
