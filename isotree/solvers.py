@@ -245,20 +245,25 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
     fit = rows.new()
     # Without return_blocks the kernel skips writing labels (an (m, 0) array).
     labels = rows.new(np.int64) if return_blocks else rows.no_labels()
-    threads = rows.threads(workers)
     if not rows.empty and x is None:
-        n = rows.y.shape[1]
-        floats, ints = scratch((threads, 2, n), (threads, n))
-        _threads.call(pava_rows, threads, rows.y, rows.w, rows.scale, fit, labels, floats,
-                      ints)
+        _solve_chains(rows, rows.y, rows.w, fit, labels, workers)
     elif not rows.empty:
-        _solve_predictor_order(rows, x_rows, TIES.index(ties), fit, labels, threads)
+        _solve_predictor_order(rows, x_rows, TIES.index(ties), fit, labels,
+                               rows.threads(workers))
     fit = rows.finish(fit)
     if y_min is not None or y_max is not None:
         fit = np.clip(fit, y_min, y_max)
     if return_blocks:
         return fit, rows.shape_back(labels)
     return fit
+
+
+def _solve_chains(rows, y, w, fit, labels, workers):
+    """PAVA on the rows ``y``/``w`` (laid out as ``rows``, with its factors) into ``fit``."""
+    threads = rows.threads(workers)
+    n = y.shape[1]
+    floats, ints = scratch((threads, 2, n), (threads, n))
+    _threads.call(pava_rows, threads, y, w, rows.scale, fit, labels, floats, ints)
 
 
 def _solve_predictor_order(rows, x_rows, mode, fit, labels, threads):
@@ -412,11 +417,7 @@ def _path_as_chain(y, tree, weights, increasing, return_blocks, workers):
     fit_chain = rows.new()
     labels_chain = rows.new(np.int64)
     if not rows.empty:
-        threads = rows.threads(workers)
-        n = y_chain.shape[1]
-        floats, ints = scratch((threads, 2, n), (threads, n))
-        _threads.call(pava_rows, threads, y_chain, w_chain, rows.scale, fit_chain,
-                      labels_chain, floats, ints)
+        _solve_chains(rows, y_chain, w_chain, fit_chain, labels_chain, workers)
     fit = np.empty_like(fit_chain)
     fit[:, order] = fit_chain
     fit = rows.finish(fit)

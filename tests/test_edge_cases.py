@@ -5,9 +5,11 @@ Each test names the item it pins. Tests of the ``isotree`` command live in test_
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from isotree import ida
+import isotree
 from isotree.ida import isotonic_logits, mixup_mass, order_violations
+from isotree.testing import qp_isotonic
 
 from .strategies import extreme_values, extreme_weights, mixed_scale_batches
 
@@ -179,9 +181,6 @@ def test_item10_extreme_strategies_cover_their_ranges():
 
 
 # Core solvers (issue 9, items 1, 2, 4, 8, 11, 12, 13, 16), with the oracle where it helps.
-import isotree  # noqa: E402
-from hypothesis import given, settings, strategies as st  # noqa: E402
-from isotree.testing import qp_isotonic  # noqa: E402
 
 
 def test_item1_integer_predictors_above_2_53_keep_their_order():

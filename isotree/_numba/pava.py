@@ -13,7 +13,6 @@ regression: a simple and fast O(n) PAVA implementation", J. Stat. Softw. 102 (20
 entries that follow a new block and lie below its mean are absorbed before it is pushed.
 """
 
-import numpy as np
 from numba import prange
 
 from ._jit import batched, jit, thread_slot
