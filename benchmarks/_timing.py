@@ -493,9 +493,9 @@ def plot_ratios(cases, path, title):
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     import textwrap
+
+    import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
     groups = {}

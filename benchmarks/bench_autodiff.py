@@ -11,8 +11,8 @@ Medians of >= 5 runs, same data, same run.
 
 import os
 import platform
-import numpy as np
 
+import numpy as np
 from _timing import median_time, print_table
 
 

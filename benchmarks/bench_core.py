@@ -13,10 +13,8 @@ Writes benchmarks/results/core.{json,md,png}. Ratios below 1 mean isotree is fas
 from contextlib import nullcontext
 
 import numpy as np
+from _timing import PATTERNS, Report, busy_core, floors, measure, parse_args, run_parts, timings
 from scipy.optimize import isotonic_regression as scipy_isotonic
-
-from _timing import (PATTERNS, Report, busy_core, floors, measure, parse_args, run_parts,
-                     timings)
 
 import isotree
 

@@ -20,9 +20,9 @@ import time
 from importlib import metadata
 
 import numpy as np
+from _timing import median_time, print_table
 
 import isotree
-from _timing import median_time, print_table
 from isotree import _flow
 from isotree.dag import dag_kkt_violation
 from isotree.testing import qp_isotonic

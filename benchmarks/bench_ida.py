@@ -11,9 +11,7 @@ Writes benchmarks/results/ida.{json,md,png}. Ratios below 1 mean isotree is fast
 """
 
 import numpy as np
-
-from _timing import (PATTERNS, Report, floors, measure, parse_args, run_parts, supported,
-                     timings)
+from _timing import PATTERNS, Report, floors, measure, parse_args, run_parts, supported, timings
 
 import isotree
 from isotree.ida import isotonic_logits, mixup_mass

@@ -14,16 +14,14 @@ warm-up call, per node. Writes benchmarks/results/scaling.{json,md,png}.
 
 import json
 import os
-import textwrap
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
-from scipy.optimize import isotonic_regression as scipy_isotonic
-
-from _timing import (HERE, ROOT, Report, floors, measure, parse_args, run_parts, supported,
-                     timings)
+from _timing import HERE, ROOT, Report, floors, measure, parse_args, run_parts, supported, timings
 from bench_core import higra_tree, random_tree
+from scipy.optimize import isotonic_regression as scipy_isotonic
 
 import isotree
 

@@ -16,12 +16,14 @@ tensor in the same run:
   public functions keeping arrays and block labels on the device, torch gradients on CUDA);
 * IDA exact and approx (``n_iter=2``), two-label Mixup, B = 4096, c in {100, 1000, 32768},
   against ``torch.sort`` of the same logits (targets: exact <= 1.0x, approx <= 0.3x), and
-  the array-API reference path for c <= 1000;
+  the host round trip;
 * chains, 4096 x 1000: the PAVA kernel against a torchsort-style PAVA (one thread per row,
   row-major, float32 sums; written below) and against a host round trip (copy to the host,
-  Numba, copy back), and the array-API path; the same for one row of 10^6 (one thread
-  per row is the kernel's weak spot);
-* the star on one row of 10^7 against ``torch.sort`` and the host round trip.
+  Numba, copy back); the same for one row of 10^6 (one thread per row is the kernel's weak
+  spot);
+* the star on one row of 10^7 against ``torch.sort`` and the host round trip;
+* a ``kd_loss`` training step (256 x 100, a small MLP) on CUDA tensors with ``ida="exact"``
+  against ``ida=None``, eager and under ``torch.compile``.
 
 Errors are the largest absolute difference from the Numba kernels on the same data.
 """
@@ -56,23 +58,24 @@ def parse_args(argv=None):
 
 class Device:
     """Where the arrays live and how the kernels are reached: PyTorch CUDA tensors through
-    the public functions, or (dry run) NumPy arrays through the kernel entry points of
-    :mod:`isotree._xp.api` under the simulator."""
+    the public functions, or (dry run) NumPy arrays through the CUDA solvers of
+    :mod:`isotree._cuda.solve` under the simulator."""
 
     def __init__(self, dry_run):
-        import array_api_compat
         import numpy as np
         import torch
+
+        from isotree._bridge import NUMPY, known
 
         self.dry_run = dry_run
         self.np, self.torch = np, torch
         if dry_run:
-            self.xp = array_api_compat.array_namespace(np.empty(0))
+            self.bridge = NUMPY
             self.name = "none (dry run: Numba's CUDA simulator on the CPU; timings mean nothing)"
         else:
             if not torch.cuda.is_available():
                 sys.exit("gpu_check.py needs PyTorch with a CUDA device (or --dry-run)")
-            self.xp = array_api_compat.array_namespace(torch.empty(0))
+            self.bridge = known("torch")
             self.name = torch.cuda.get_device_name(0)
 
     def put(self, a):
@@ -89,28 +92,31 @@ class Device:
         return self.np.sort(a, axis=-1) if self.dry_run else self.torch.sort(a, dim=-1)
 
     def logits(self, z, m, method="exact", n_iter=None):
-        from isotree._xp import api
+        from isotree import _options as opt
+        from isotree._cuda import solve
         from isotree.ida import isotonic_logits
 
         if self.dry_run:
-            return api.logits_on_kernels(self.xp, z, m, method, n_iter, False)
+            options = opt.logits(method=method, n_iter=n_iter)
+            return solve.logits(self.bridge, options, z, m)
         return isotonic_logits(z, m, method=method, n_iter=n_iter)
 
     def chain(self, y):
         import isotree
-        from isotree._xp import api
+        from isotree import _options as opt
+        from isotree._cuda import solve
 
         if self.dry_run:
-            return api.chain_on_kernels(self.xp, y, None, None, True, "primary", None, None,
-                                        -1, False)
+            return solve.chain(self.bridge, opt.chain(has_x=False), y, None, None)
         return isotree.isotonic_regression(y)
 
     def star(self, y):
         import isotree
-        from isotree._xp import api
+        from isotree import _options as opt
+        from isotree._cuda import solve
 
         if self.dry_run:
-            return api.star_on_kernels(self.xp, y, 0, None, True, -1, False)
+            return solve.star(self.bridge, opt.star(), y, 0, None)
         return isotree.star_isotonic_regression(y, 0)
 
     def timed(self, func, repeat):
@@ -201,8 +207,8 @@ def main(argv=None):
     import numpy as np
 
     import isotree
+    from isotree import _dispatch
     from isotree._cuda import launch
-    from isotree._xp import api
     from isotree.ida import isotonic_logits, mixup_mass
 
     device = Device(args.dry_run)
@@ -242,7 +248,7 @@ def main(argv=None):
     batch = SIZES["ida_batch"][pick]
     say(f"\n## IDA, B = {batch}, float32, two-label Mixup\n")
     say("| c | torch.sort | exact | exact / sort | approx n_iter=2 | approx / sort | "
-        "array-API exact | first call (compile) | max abs err vs Numba |")
+        "host round trip, exact | first call (compile) | max abs err vs Numba |")
     say("|---|---|---|---|---|---|---|---|---|")
     record["ida"] = []
     for classes in SIZES["ida_classes"][pick]:
@@ -255,22 +261,21 @@ def main(argv=None):
         exact, first = device.timed(lambda: device.logits(z, m), repeat)
         approx, _ = device.timed(lambda: device.logits(z, m, "approx", 2), repeat)
         generic = float("nan")
-        if classes <= 1000:
-            api.USE_CUDA_KERNELS = False
-            generic, _ = device.timed(lambda: api.logits(device.xp, z, m, "exact", None,
-                                                         False), 1)
-            api.USE_CUDA_KERNELS = True
+        if not args.dry_run:
+            _dispatch.USE_CUDA_KERNELS = False
+            generic, _ = device.timed(lambda: isotonic_logits(z, m), repeat)
+            _dispatch.USE_CUDA_KERNELS = True
         error = float(np.abs(device.host(device.logits(z, m))
                              - isotonic_logits(logits, mass)).max())
         error_approx = float(np.abs(device.host(device.logits(z, m, "approx", 2))
                                     - isotonic_logits(logits, mass, method="approx",
                                                       n_iter=2)).max())
         row = dict(classes=classes, sort_ms=sort * 1e3, exact_ms=exact * 1e3,
-                   approx_ms=approx * 1e3, array_api_exact_ms=generic * 1e3,
+                   approx_ms=approx * 1e3, host_round_trip_ms=generic * 1e3,
                    first_call_s=first, error=error, error_approx=error_approx)
         record["ida"].append(row)
         say(f"| {classes} | {sort * 1e3:.3f} ms | {exact * 1e3:.3f} ms | {exact / sort:.2f} | "
-            f"{approx * 1e3:.3f} ms | {approx / sort:.2f} | {generic * 1e3:.1f} ms | "
+            f"{approx * 1e3:.3f} ms | {approx / sort:.2f} | {generic * 1e3:.2f} ms | "
             f"{first:.1f} s | {max(error, error_approx):.1e} |")
 
     # Chains against a torchsort-style PAVA and a host round trip; a long single row too
@@ -284,17 +289,11 @@ def main(argv=None):
         kernel, first = device.timed(lambda: device.chain(y_dev), repeat)
         ones = device.put(np.ones((1, n), dtype=np.float32))
         per_layout = {layout: device.timed(lambda: launch.chain(
-            device.xp, y_dev, ones, 1.0, False, per_block=layout), repeat)[0]
+            device.bridge, y_dev, ones, 1.0, False, per_block=layout), repeat)[0]
             for layout in (False, True)}
         style, _ = device.timed(lambda: torchsort_style_chain(device, y_dev), repeat)
         trip, _ = device.timed(lambda: host_round_trip(device, isotree.isotonic_regression,
                                                        y_dev), repeat)
-        generic = float("nan")
-        if rows > 1:
-            api.USE_CUDA_KERNELS = False
-            generic, _ = device.timed(lambda: api.chain(device.xp, y_dev, None, None, True,
-                                                        "primary", None, None, -1, False), 1)
-            api.USE_CUDA_KERNELS = True
         error = float(np.abs(device.host(device.chain(y_dev)) - expected).max())
         error_style = float(np.abs(device.host(torchsort_style_chain(device, y_dev))
                                    - expected).max())
@@ -302,8 +301,8 @@ def main(argv=None):
             rows=rows, n=n, kernel_ms=kernel * 1e3, first_call_s=first,
             one_thread_per_row_ms=per_layout[False] * 1e3,
             one_block_per_row_ms=per_layout[True] * 1e3,
-            torchsort_style_ms=style * 1e3, host_round_trip_ms=trip * 1e3,
-            array_api_ms=generic * 1e3, error=error, error_style=error_style))
+            torchsort_style_ms=style * 1e3, host_round_trip_ms=trip * 1e3, error=error,
+            error_style=error_style))
         say("| path | time | max abs err vs Numba |")
         say("|---|---|---|")
         say(f"| isotree PAVA kernel (labels off, float64 sums) | {kernel * 1e3:.3f} ms | "
@@ -313,7 +312,6 @@ def main(argv=None):
         say(f"| torchsort-style PAVA (float32 sums) | {style * 1e3:.3f} ms | "
             f"{error_style:.1e} |")
         say(f"| host round trip (copy, Numba, copy back) | {trip * 1e3:.3f} ms | 0 |")
-        say(f"| array-API path on the device | {generic * 1e3:.1f} ms | |")
 
     # The star on one long row.
     size = SIZES["star"][pick]

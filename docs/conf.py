@@ -38,6 +38,8 @@ autosummary_generate = True
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 # The adapters' libraries are optional: document them without installing them.
+# The signatures carry type hints for type checkers; the docstrings document the types.
+autodoc_typehints = "none"
 autodoc_mock_imports = [m for m in ("torch", "jax") if importlib.util.find_spec(m) is None]
 extlinks = {"doi": ("https://doi.org/%s", "doi:%s")}
 

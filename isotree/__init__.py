@@ -1,13 +1,11 @@
-"""isotree: exact, fast isotonic regression on chains, trees, forests and stars."""
+"""isotree: exact, fast isotonic regression on chains, trees, forests, stars and any DAG."""
 
-from . import ida, testing  # noqa: F401  (subpackages reachable as isotree.ida, ...)
-
+from . import ida  # noqa: F401  (reachable as isotree.ida)
+from ._version import __version__  # noqa: F401
+from .certify import kkt_violation
 from .dag import dag_isotonic_regression, grid_edges, grid_isotonic_regression
-from .solvers import (isotonic_regression, kkt_violation, star_isotonic_regression,
-                      tree_isotonic_regression)
+from .solvers import isotonic_regression, star_isotonic_regression, tree_isotonic_regression
 from .tree import Tree
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Tree",
@@ -19,3 +17,12 @@ __all__ = [
     "star_isotonic_regression",
     "tree_isotonic_regression",
 ]
+
+
+def __getattr__(name):
+    # isotree.testing (the QP oracle) needs scipy.optimize: imported on first use only.
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module(".testing", __name__)
+    raise AttributeError(f"module 'isotree' has no attribute {name!r}")

@@ -1,23 +1,25 @@
 """One description per solver, from which the PyTorch and JAX adapters are built.
 
-A :class:`Problem` is one validated call of a solver: how to solve it through the public
-function (``return_blocks=True``, on the arrays where they live), which order its blocks
-live in (for ``blocks="equal_values"``), whether it has tertiary ties, which inputs it
-differentiates (always ``y``; ``weights`` where the solver has them), its axis and bounds.
-:func:`forward` solves and returns the fit with the labels the derivative averages over; the
-derivative itself is :mod:`isotree._blocks`, written once. The adapters only add what their
-framework needs (an ``autograd.Function`` or a ``custom_jvp`` over a ``pure_callback``).
+A :class:`Problem` is one call of a solver in an adapter, validated once by the builders
+below: which solver and its options, how the arrays it carries besides the differentiable
+``y`` and ``weights`` (a predictor, the roots, the mass: ``aux``) enter it, which order its
+blocks live in (for ``blocks="equal_values"``), whether it has tertiary ties, and its axis
+and bounds (applied by the adapter around the solve). :func:`forward` solves it through the
+dispatcher (never through a public function) and returns the fit with the labels the
+derivative averages over; the derivative itself is :mod:`isotree._blocks`, written once.
+The adapters add what their framework needs: custom operators and an
+``autograd.Function`` in PyTorch, a ``custom_jvp`` over a ``pure_callback`` in JAX.
 """
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from . import _blocks
+from . import _blocks, _dispatch
+from . import _options as opt
 from . import _validate as v
-from . import ida as _ida
-from . import solvers as _solvers
+from ._bridge import bridge_of
 from .tree import Tree
 
 BLOCKS_DOC = """blocks : {"solver", "equal_values"}, default="solver"
@@ -30,16 +32,16 @@ BLOCKS_DOC = """blocks : {"solver", "equal_values"}, default="solver"
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Problem:
-    """One call of a solver, validated; everything but the differentiable arrays.
+    """One call of a solver, validated; everything but the arrays.
 
-    ``solve(y, w, *aux)`` returns ``(fit, labels)`` along the last axis; ``aux`` are arrays
-    laid out like ``y`` (or its batch shape) that the adapters carry through their
-    framework (so ``vmap`` batches them); ``order`` is "chain", "tree", "star" or
-    "preorder" (``aux[0]`` is the predictor).
+    ``kind`` and ``options`` are the dispatcher's (options with ``return_blocks=True``,
+    unbounded, along ``axis``); ``axis`` is negative (a batch axis put first by ``vmap``
+    keeps it); ``order`` is "chain", "preorder" (``aux[0]`` is the predictor or the mass),
+    "tree" or "star" (``aux[0]`` holds the roots, of the batch shape).
     """
 
-    solve: Callable
-    aux: tuple
+    kind: str
+    options: Any
     order: str
     weighted: bool = True
     axis: int = -1
@@ -47,68 +49,119 @@ class Problem:
     y_max: Any = None
     tertiary: bool = False
     blocks: str = "solver"
-    parent: Any = None  # the tree's parent array, for "equal_values"
+    tree: Any = None
 
-    def axis_is_last(self, ndim):
-        return ndim <= 1 or self.axis % ndim == ndim - 1
+    def arguments(self, y, w, aux):
+        """The dispatcher's arguments of this solver for ``y``, ``w`` and ``aux``."""
+        if self.kind == "chain":
+            return y, w, (aux[0] if aux else None)
+        if self.kind == "tree":
+            return y, self.tree, w
+        if self.kind == "star":
+            return y, aux[0], w
+        return y, aux[0]  # logits and mass
 
-    def moved(self, array, ndim):
-        """``array`` (of y's shape) with the problem's axis last."""
-        return array if self.axis_is_last(ndim) else _moveaxis(array, self.axis, -1)
-
-    def restored(self, array, ndim):
-        return array if self.axis_is_last(ndim) else _moveaxis(array, -1, self.axis)
-
-
-def _moveaxis(array, source, destination):
-    if hasattr(array, "movedim"):  # PyTorch
-        return array.movedim(source, destination)
-    if type(array).__module__.startswith("jax"):  # also tracers
-        import jax.numpy as jnp
-
-        return jnp.moveaxis(array, source, destination)
-    return np.moveaxis(array, source, destination)
+    @property
+    def bounded(self):
+        return self.y_min is not None or self.y_max is not None
 
 
-def forward(xp, problem, y, w, aux):
-    """Solve (``y``, ``w`` along the last axis; ``w`` None, (n,) or y's shape): the fit,
-    the labels of the blocks the derivative averages over, and the tie groups for tertiary
-    ties (else the labels again, unused)."""
-    fit, labels = problem.solve(y, w if problem.weighted else None, *aux)
+def forward(bx, problem, y, w, aux):
+    """Solve on arrays of the bridge ``bx``'s library (``w`` None, shared along the axis or
+    of y's shape): the fit, the labels of the blocks the derivative averages over, and the
+    tie groups for tertiary ties (else the labels again, unused)."""
+    arguments = problem.arguments(y, w if problem.weighted else None, aux)
+    fit, labels = _dispatch.run(problem.kind, problem.options, *arguments, public=None)
+    if not (problem.tertiary or problem.blocks == "equal_values"):
+        return fit, labels, labels
+    # Groups and merged blocks are computed along the last axis.
+    axis = problem.axis
+
+    def last(a):
+        return a if axis == -1 or a.ndim < y.ndim else bx.moveaxis(a, axis, -1)
+
+    def back(a):
+        return a if axis == -1 else bx.moveaxis(a, -1, axis)
+
+    fit_last, labels_last, y_last = last(fit), last(labels), last(y)
+    aux_last = tuple(last(a) for a in aux)
+    groups = labels
     if problem.tertiary:
-        groups = _blocks.tie_groups(xp, _blocks.broadcast(xp, aux[0], fit.shape))
-    else:
-        groups = labels
+        groups = back(_blocks.tie_groups(bx, bx.broadcast(aux_last[0], fit_last.shape)))
     if problem.blocks == "equal_values":
-        w = xp.ones_like(y) if w is None else _blocks.broadcast(xp, w, fit.shape)
-        labels = merged_labels(xp, problem, fit, labels, y, w, aux)
+        w = bx.broadcast(bx.xp.ones_like(y_last) if w is None else last(w), fit_last.shape)
+        labels = back(merged_labels(bx, problem, fit_last, labels_last, y_last, w, aux_last))
     return fit, labels, groups
 
 
-def merged_labels(xp, problem, fit, labels, y, w, aux):
-    """The ``blocks="equal_values"`` labels: solver blocks joined along the order's edges
-    (chain neighbours, tree edges, star spokes) or comparable pairs where the values are
-    equal. With tertiary ties the values compared are the block means."""
+def fit_only(problem, y, w, aux):
+    """The fit alone (no labels), on arrays of any library: for calls no derivative
+    watches."""
+    options = dataclasses.replace(problem.options, return_blocks=False)
+    arguments = problem.arguments(y, w if problem.weighted else None, aux)
+    return _dispatch.run(problem.kind, options, *arguments, public=None)
+
+
+def merged_labels(bx, problem, fit, labels, y, w, aux):
+    """The ``blocks="equal_values"`` labels (along the last axis): solver blocks joined along
+    the order's edges (chain neighbours, tree edges, star spokes) or comparable pairs where
+    the values are equal. With tertiary ties the values compared are the block means."""
     # Tertiary fits keep offsets inside a block: compare the blocks' means instead.
-    values = _blocks.block_means(xp, labels, w, y) if problem.tertiary else fit
+    values = _blocks.block_means(bx, labels, w, y) if problem.tertiary else fit
     if problem.order == "preorder":
-        x = _blocks.broadcast(xp, aux[0], fit.shape)
-        return _blocks.merge_equal_in_preorder(xp, values, x, labels)
+        x = bx.broadcast(aux[0], fit.shape)
+        return _blocks.merge_equal_in_preorder(bx, values, x, labels)
     if problem.order == "chain":
-        neighbour = _blocks.chain_neighbours(xp, labels)
+        neighbour = _blocks.chain_neighbours(bx, labels)
     elif problem.order == "tree":
-        parent = np.where(problem.parent >= 0, problem.parent, np.arange(problem.parent.size))
-        parent = xp.asarray(parent, dtype=labels.dtype, device=_device(labels))
-        neighbour = _blocks.broadcast(xp, parent, labels.shape)
+        parent = problem.tree.parent
+        parent = np.where(parent >= 0, parent, np.arange(parent.size))
+        neighbour = bx.broadcast(bx.from_host(parent, labels), labels.shape)
     else:  # star: every entry's neighbour is its row's root
-        roots = xp.astype(aux[0], labels.dtype)
-        roots = xp.reshape(roots, tuple(roots.shape) + (1,))
-        neighbour = _blocks.broadcast(xp, roots, labels.shape)
-    return _blocks.merge_along(xp, values, neighbour)
+        roots = aux[0]
+        neighbour = bx.broadcast(roots.reshape(tuple(roots.shape) + (1,)), labels.shape)
+    return _blocks.merge_along(bx, values, neighbour)
 
 
-def _device(array):
-    return getattr(array, "device", None) if hasattr(array, "movedim") else None
+def _last(bx, a, axis, ndim):
+    return a if axis == -1 or a.ndim < ndim else bx.moveaxis(a, axis, -1)
+
+
+def _back(bx, a, axis):
+    return a if axis == -1 else bx.moveaxis(a, -1, axis)
+
+
+def jvp_along(bx, axis, tertiary, y, w, labels, groups, t_y, t_w):
+    """The tangent of a fit along ``axis`` (:func:`isotree._blocks.fit_jvp` on the moved
+    arrays); ``w`` and ``t_w`` are None, shared along the axis, or of y's shape."""
+    ndim = y.ndim
+    y, labels = _last(bx, y, axis, ndim), _last(bx, labels, axis, ndim)
+    groups = _last(bx, groups, axis, ndim) if tertiary else None
+    full = bx.xp.ones_like(y) if w is None else bx.broadcast(_last(bx, w, axis, ndim), y.shape)
+    t_y = None if t_y is None else _last(bx, t_y, axis, ndim)
+    if t_w is not None:
+        t_w = bx.broadcast(_last(bx, t_w, axis, ndim), y.shape)
+    return _back(bx, _blocks.fit_jvp(bx, labels, groups, y, full, t_y, t_w), axis)
+
+
+def vjp_along(bx, axis, tertiary, y, w, labels, groups, grad, need_w, compiled=None):
+    """``(grad_y, grad_w or None)`` of a fit along ``axis`` for the gradient ``grad``;
+    ``compiled(grad, labels, y, w)`` (on the moved arrays, ``w`` None, (n,) or full) may
+    replace the framework operations where it applies."""
+    ndim = y.ndim
+    y, labels, grad = (_last(bx, a, axis, ndim) for a in (y, labels, grad))
+    groups = _last(bx, groups, axis, ndim) if tertiary else None
+    shared = w is not None and w.ndim < ndim
+    w_rows = None if w is None else _last(bx, w, axis, ndim)
+    if compiled is not None and not tertiary:
+        grad_y, grad_w = compiled(grad, labels, y, w_rows)
+    else:
+        full = bx.xp.ones_like(y) if w is None else bx.broadcast(w_rows, y.shape)
+        grad_y, grad_w = _blocks.fit_vjp(bx, labels, groups, y, full, grad, need_w)
+    if need_w:
+        grad_w = bx.sum(grad_w, axis=tuple(range(ndim - 1))) if shared else \
+            _back(bx, grad_w, axis)
+    return _back(bx, grad_y, axis), (grad_w if need_w else None)
 
 
 def check_blocks(blocks):
@@ -117,76 +170,52 @@ def check_blocks(blocks):
 
 # --- the solvers' descriptions --------------------------------------------------------------
 
-def chain(ndim, *, x, increasing, ties, y_min, y_max, axis, blocks, to_array):
-    """:func:`isotree.isotonic_regression`; ``to_array`` puts ``x`` in the framework."""
-    increasing = v.check_flag(increasing, "increasing")
-    v.check_choice(ties, "ties", _solvers.TIES)
-    y_min, y_max = v.check_bounds(y_min, y_max)
-    axis = v.check_axis(axis, ndim)
-    blocks = check_blocks(blocks)
-    aux, order = (), "chain"
-    if x is not None:
-        x = to_array(x)
-        if x.ndim > 1 and x.ndim == ndim:
-            x = _moveaxis(x, axis, -1)
-        aux, order = (x,), "preorder"
-    elif ties != "primary":
-        raise ValueError(f"ties={ties!r} has no effect without x (ties are tied values of "
-                         "the predictor x); leave ties at its default")
+def _negative_axis(axis, ndim):
+    """``axis`` checked against ``ndim`` dimensions, as a negative index."""
+    return v.check_axis(opt.axis_index(axis), ndim) - ndim if ndim else -1
 
-    def solve(y, w, x=None, return_blocks=True):
-        return _solvers.isotonic_regression(y, weights=w, x=x, increasing=increasing,
-                                            ties=ties, return_blocks=return_blocks)
 
-    return Problem(solve, aux, order, axis=axis, y_min=y_min, y_max=y_max,
-                   tertiary=x is not None and ties == "tertiary", blocks=blocks)
+def chain(ndim, *, has_x, increasing, ties, y_min, y_max, axis, blocks):
+    """:func:`isotree.isotonic_regression` (the predictor travels in ``aux``)."""
+    options = opt.chain(has_x=has_x, increasing=increasing, ties=ties, y_min=y_min,
+                        y_max=y_max, axis=axis, return_blocks=True)
+    axis = _negative_axis(options.axis, ndim)
+    solve = dataclasses.replace(options, y_min=None, y_max=None, axis=axis)
+    return Problem("chain", solve, "preorder" if has_x else "chain", axis=axis,
+                   y_min=options.y_min, y_max=options.y_max,
+                   tertiary=has_x and options.ties == "tertiary", blocks=check_blocks(blocks))
 
 
 def tree(ndim, parent, *, increasing, axis, blocks):
-    """:func:`isotree.tree_isotonic_regression` (``parent`` stays on the host)."""
-    increasing = v.check_flag(increasing, "increasing")
-    axis = v.check_axis(axis, ndim)
-    blocks = check_blocks(blocks)
+    """:func:`isotree.tree_isotonic_regression` (``parent`` is read on the host)."""
+    axis = _negative_axis(axis, ndim)
+    options = opt.tree(increasing=increasing, return_blocks=True, axis=axis)
     if not isinstance(parent, Tree):
-        parent = Tree(_host(parent))
-
-    def solve(y, w, return_blocks=True):
-        return _solvers.tree_isotonic_regression(y, parent, weights=w, increasing=increasing,
-                                                 return_blocks=return_blocks)
-
-    return Problem(solve, (), "tree", axis=axis, blocks=blocks, parent=parent.parent)
+        parent = Tree(host(parent))
+    return Problem("tree", options, "tree", axis=axis, blocks=check_blocks(blocks),
+                   tree=parent)
 
 
-def star(shape, root, *, increasing, axis, blocks, to_array):
-    """:func:`isotree.star_isotonic_regression`; the roots travel as an array of the batch
-    shape (validated here)."""
-    increasing = v.check_flag(increasing, "increasing")
-    axis = v.check_axis(axis, len(shape))
-    blocks = check_blocks(blocks)
-    batch = tuple(s for i, s in enumerate(shape) if i != axis)
-    roots = v.check_root(_host(root), batch, shape[axis]).reshape(batch)
-
-    def solve(y, w, roots, return_blocks=True):
-        return _solvers.star_isotonic_regression(y, roots, weights=w, increasing=increasing,
-                                                 return_blocks=return_blocks)
-
-    return Problem(solve, (to_array(roots),), "star", axis=axis, blocks=blocks)
+def star(ndim, *, increasing, axis, blocks):
+    """:func:`isotree.star_isotonic_regression` (the roots travel in ``aux``, as an array of
+    the batch shape: see :func:`roots`)."""
+    axis = _negative_axis(axis, ndim)
+    options = opt.star(increasing=increasing, axis=axis, return_blocks=True)
+    return Problem("star", options, "star", axis=axis, blocks=check_blocks(blocks))
 
 
-def logits(method, n_iter, blocks, mass):
-    """:func:`isotree.ida.isotonic_logits` (``mass`` already an array of the logits' shape).
+def roots(shape, axis, root):
+    """The validated roots of a star problem as a host array of the batch shape."""
+    batch = shape[:axis % len(shape)] + shape[axis % len(shape) + 1:]
+    return v.check_root(host(root), batch, shape[axis]).reshape(batch)
 
-    Only ``method="exact"`` is a projection with a block derivative; the adapters refuse to
-    differentiate the others.
-    """
-    method, n_iter, _ = _ida.check_options(method, n_iter, False)
-    blocks = check_blocks(blocks)
 
-    def solve(z, _, mass, return_blocks=True):
-        return _ida.isotonic_logits(z, mass, return_blocks=return_blocks)
-
-    problem = Problem(solve, (mass,), "preorder", weighted=False, blocks=blocks)
-    return problem, method, n_iter
+def logits(method, n_iter, blocks):
+    """:func:`isotree.ida.isotonic_logits` (the mass travels in ``aux``). Only
+    ``method="exact"`` is a projection with a block derivative: the adapters refuse to
+    differentiate the others."""
+    options = opt.logits(method=method, n_iter=n_iter, return_blocks=method == "exact")
+    return Problem("logits", options, "preorder", weighted=False, blocks=check_blocks(blocks))
 
 
 def not_differentiable(method):
@@ -195,38 +224,31 @@ def not_differentiable(method):
                       "logits (stop_gradient in JAX), as kd_loss does for the teacher")
 
 
-def _host(a):
+def host(a):
     """An index array or scalar of any library as NumPy (options live on the host)."""
-    if a is None or isinstance(a, (int, np.integer, np.ndarray, list, tuple)):
-        return a
-    from ._xp.common import is_foreign, to_host
-
-    return to_host(a) if is_foreign(a) else a
+    bridge = bridge_of(a)
+    return a if bridge is None else bridge.to_host(a)
 
 
-# --- shared input rules -----------------------------------------------------------------------
-
-def check_host_values(y, weights, axis=-1):
-    """The NumPy validators on host views (error messages in the caller's layout)."""
-    y64, _, _ = v.check_values(y)
-    v.check_weights(weights, y64.shape, v.check_axis(axis, y64.ndim))
-
-
-def hard_label_mass(xp, mass, logits_shape, dtype, device, check=True):
+def hard_label_mass(bx, mass, logits_shape, dtype, check=True):
     """``mass`` as a float array of the logits' shape; integer labels of the batch shape
     (one class per row) become one-hot mass. ``check``: the labels are concrete."""
+    xp = bx.xp
     c = logits_shape[-1]
-    if xp.isdtype(mass.dtype, "integral") and tuple(mass.shape) == tuple(logits_shape[:-1]):
+    if xp.isdtype(mass.dtype, "integral"):
+        if tuple(mass.shape) != tuple(logits_shape[:-1]):
+            raise ValueError(f"mass given as integer class labels must have the batch shape "
+                             f"of the logits {tuple(logits_shape[:-1])}; got "
+                             f"{tuple(mass.shape)}")
         if check:
-            bad = xp.reshape((mass < 0) | (mass >= c), (-1,))
-            if bool(xp.any(bad)):
-                i = int(xp.argmax(xp.astype(bad, xp.int32)))
-                raise ValueError(f"mass given as integer labels must be in [0, {c}); mass"
-                                 f"{v._where(i, tuple(mass.shape))} is "
-                                 f"{int(xp.reshape(mass, (-1,))[i])}")
-        classes = xp.arange(c, device=device)
-        return xp.astype(xp.reshape(mass, tuple(mass.shape) + (1,)) == classes, dtype)
+            v.device_require(xp, (mass >= 0) & (mass < c), mass, "mass given as integer "
+                             "labels", f"in [0, {c})")
+        classes = bx.arange_like(c, mass)
+        return xp.astype(mass[..., None] == classes, dtype)
     if tuple(mass.shape) != tuple(logits_shape):
+        if tuple(mass.shape) == tuple(logits_shape[:-1]):
+            raise ValueError(f"mass of shape {tuple(mass.shape)} (the logits' batch shape) "
+                             f"must hold integer class labels; got dtype {mass.dtype}")
         raise ValueError(f"mass must have the shape of the logits {tuple(logits_shape)} or, "
                          f"as integer labels, {tuple(logits_shape[:-1])}; got "
                          f"{tuple(mass.shape)}")

@@ -1,20 +1,37 @@
-"""Knowledge-distillation losses, written once over the array namespace.
+"""Knowledge-distillation losses, written once for every framework.
 
+Every function takes the framework's :class:`~isotree._bridge.Bridge` (PyTorch's or JAX's),
+whose operations are the framework's own (so ``torch.compile`` and ``jax.jit`` trace them).
 Every probability is taken through a log-softmax (never ``log(softmax)``, never a clip), so
 logits of any size give finite losses; half-precision inputs are computed in float32 (the
 adapters cast) and the loss is returned in float32, as autocast does for losses.
 """
 
+import dataclasses
 import math
 
+from . import _options as opt
 from . import _validate as v
 
 IDA_MODES = ("exact", "approx", "shift", "penalty", None)
 REDUCTIONS = ("mean", "sum", "none")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Options:
+    """Validated options of ``kd_loss``; ``teacher`` are the options of the teacher's fit
+    (None: the raw teacher logits)."""
+
+    temperature: float
+    alpha: float
+    sigma: float
+    penalty: bool
+    teacher: opt.Logits
+    reduction: str
+
+
 def check_options(temperature, alpha, sigma, ida, n_iter, reduction):
-    """Validate the options of ``kd_loss``; returns them normalised."""
+    """Validate the options of ``kd_loss`` once: an :class:`Options`."""
     if ida not in IDA_MODES:
         raise ValueError(f"ida must be one of {', '.join(map(repr, IDA_MODES))}; got {ida!r}")
     temperature = _real(temperature, "temperature")
@@ -35,7 +52,9 @@ def check_options(temperature, alpha, sigma, ida, n_iter, reduction):
         raise ValueError(f"n_iter is only used with ida='approx'; got n_iter={n_iter!r} with "
                          f"ida={ida!r}")
     v.check_choice(reduction, "reduction", REDUCTIONS)
-    return temperature, alpha, sigma, n_iter
+    teacher = (opt.Logits(ida, n_iter or 0, return_blocks=ida == "exact")
+               if ida in opt.METHODS else None)
+    return Options(temperature, alpha, sigma, ida == "penalty", teacher, reduction)
 
 
 def _real(value, name):
@@ -51,60 +70,39 @@ def _real(value, name):
     return value
 
 
-def log_softmax(xp, z, stop_gradient):
-    shifted = z - stop_gradient(xp.max(z, axis=-1, keepdims=True))
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
-
-
-def kd_penalty(xp, student, mass, stop_gradient):
+def kd_penalty(bx, student, mass):
     """The KD-p penalty of Cui & Yan per row (see ``isotree.torch.kd_penalty``)."""
-    p = xp.exp(log_softmax(xp, student, stop_gradient))
-    low = xp.min(mass, axis=-1, keepdims=True)
+    p = bx.exp(bx.log_softmax(student))
+    low = bx.amin(mass, keepdims=True)
     mixed = mass > low
-    has_mixed = xp.any(mixed, axis=-1)
-    zero = xp.zeros_like(p)
-    top_other = xp.max(xp.where(mixed, zero - 1.0, p), axis=-1)  # probabilities are >= 0
-    low_mixed = xp.min(xp.where(mixed, p, zero + 2.0), axis=-1)
-    set_term = xp.where(has_mixed, xp.clip(top_other - low_mixed, min=0.0),
-                        xp.zeros_like(top_other))
+    has_mixed = bx.any(mixed)
+    top_other = bx.amax(bx.where(mixed, p - 2.0, p))  # probabilities are in [0, 1]
+    low_mixed = bx.amin(bx.where(mixed, p, p + 2.0))
+    set_term = bx.where(has_mixed, bx.relu(top_other - low_mixed), bx.zeros_like(top_other))
     # a: the class of largest mass, b: of second-largest (first in class order on ties).
-    order = xp.argsort(mass, axis=-1, descending=True, stable=True)
+    order = bx.argsort(mass, descending=True)
     a, b = order[..., 0:1], order[..., 1:2]
-    mass_a, mass_b = _take(xp, mass, a), _take(xp, mass, b)
+    mass_a, mass_b = bx.gather(mass, a)[..., 0], bx.gather(mass, b)[..., 0]
     ordered = (mass_a > mass_b) & (mass_b > low[..., 0])
-    pair = xp.clip(_take(xp, p, b) - _take(xp, p, a), min=0.0)
-    return set_term + xp.where(ordered, pair, xp.zeros_like(pair))
+    pair = bx.relu(bx.gather(p, b)[..., 0] - bx.gather(p, a)[..., 0])
+    return set_term + bx.where(ordered, pair, bx.zeros_like(pair))
 
 
-def _take(xp, values, index):
-    from ._blocks import gather
-
-    return gather(xp, values, index)[..., 0]
-
-
-def kd_loss(xp, student, teacher, mass, *, ida, n_iter, fit_teacher, temperature, alpha,
-            sigma, reduction, stop_gradient):
-    """Per-row ``alpha T^2 KL(softmax(t'/T) || softmax(s/T)) + (1 - alpha) CE(s, mass)``
-    (+ ``sigma`` KD-p), reduced; t' is ``fit_teacher(teacher, mass, method=ida, n_iter=...)``
-    (the adapter's ``isotonic_logits``) for the isotonic modes. No gradient reaches the
+def kd_loss(bx, student, teacher_fit, mass, options):
+    """Per-row ``alpha T^2 KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) CE(s, mass)``
+    (+ ``sigma`` KD-p for ``ida="penalty"``), reduced; ``teacher_fit`` is the teacher's
+    logits already fitted to the order of ``mass`` (or raw). No gradient reaches the
     teacher."""
-    if tuple(teacher.shape) != tuple(student.shape):
-        raise ValueError(f"teacher_logits must have the shape of student_logits "
-                         f"{tuple(student.shape)}; got {tuple(teacher.shape)}")
-    teacher = stop_gradient(teacher)
-    if ida in ("exact", "approx", "shift"):
-        teacher = fit_teacher(teacher, mass, method=ida, n_iter=n_iter)
-    penalty = ida == "penalty"
-    t = temperature
-    log_target = log_softmax(xp, stop_gradient(teacher) / t, stop_gradient)
-    log_student_t = log_softmax(xp, student / t, stop_gradient)
-    soft = xp.sum(xp.exp(log_target) * (log_target - log_student_t), axis=-1) * (t * t)
-    hard = -xp.sum(mass * log_softmax(xp, student, stop_gradient), axis=-1)
+    t, alpha, sigma = options.temperature, options.alpha, options.sigma
+    log_target = bx.log_softmax(bx.detach(teacher_fit) / t)
+    log_student_t = bx.log_softmax(student / t)
+    soft = bx.sum(bx.exp(log_target) * (log_target - log_student_t), axis=-1) * (t * t)
+    hard = -bx.sum(mass * bx.log_softmax(student), axis=-1)
     loss = alpha * soft + (1.0 - alpha) * hard
-    if penalty:
-        loss = loss + sigma * kd_penalty(xp, student, mass, stop_gradient)
-    if reduction == "mean":
-        return xp.mean(loss)
-    if reduction == "sum":
-        return xp.sum(loss)
+    if options.penalty:
+        loss = loss + sigma * kd_penalty(bx, student, mass)
+    if options.reduction == "mean":
+        return bx.mean(loss)
+    if options.reduction == "sum":
+        return bx.sum(loss)
     return loss

@@ -17,7 +17,7 @@ from ._numba.traversal import node_on_cycle, preorder, preorder_of_topological
 _MAX_EXPONENT = 1000
 
 
-def _where(index, shape):
+def index_text(index, shape):
     """Format flat C-order ``index`` of an array of ``shape`` as ``[i]`` or ``[i, j]``."""
     if len(shape) <= 1:
         return f"[{index}]"
@@ -91,7 +91,7 @@ def check_finite(array, name):
         flat = array.reshape(-1)
         bad = int(np.flatnonzero(~np.isfinite(flat))[0])
         raise ValueError(
-            f"{name} must be finite; {name}{_where(bad, array.shape)} is {flat[bad]}")
+            f"{name} must be finite; {name}{index_text(bad, array.shape)} is {flat[bad]}")
     return result[1], result
 
 
@@ -146,7 +146,7 @@ def check_weights(weights, shape, axis, name="weights"):
     if not_positive:
         bad = int(np.flatnonzero(w64.ravel() <= 0)[0])
         raise ValueError(
-            f"{name} must be > 0; {name}{_where(bad, w64.shape)} is {w64.ravel()[bad]}")
+            f"{name} must be > 0; {name}{index_text(bad, w64.shape)} is {w64.ravel()[bad]}")
     return w64, largest
 
 
@@ -165,7 +165,8 @@ def check_predictor(x, shape, axis, rows_shape, name="x"):
         missing = np.isnat(array)
         if missing.any():
             bad = int(np.flatnonzero(missing.ravel())[0])
-            raise ValueError(f"{name} must not hold NaT; {name}{_where(bad, array.shape)} is NaT")
+            raise ValueError(f"{name} must not hold NaT; {name}"
+                             f"{index_text(bad, array.shape)} is NaT")
         array = array.view(np.int64)
     elif kind == "u":
         array = array.astype(np.uint64 if array.dtype.itemsize == 8 else np.int64)
@@ -305,7 +306,7 @@ def check_root(root, batch_shape, n, name="root"):
                          f"{tuple(batch_shape)}; got shape {array.shape}")
     bad = (array < -n) | (array >= n)
     if bad.any():
-        where = _where(int(np.flatnonzero(bad.ravel())[0]), array.shape) if array.ndim else ""
+        where = index_text(int(np.flatnonzero(bad.ravel())[0]), array.shape) if array.ndim else ""
         value = array.ravel()[np.flatnonzero(bad.ravel())[0]]
         raise ValueError(f"{name} must be an index in [-{n}, {n}); {name}{where} is {value}")
     flat = np.broadcast_to(array, tuple(batch_shape)).reshape(-1).astype(np.int64)
@@ -337,7 +338,7 @@ def check_mass(mass, negatives, name="mass"):
     """Hard-label mass is >= 0 everywhere (``negatives`` from :func:`check_matrix_pair`)."""
     if negatives:
         bad = int(np.flatnonzero(mass.ravel() < 0)[0])
-        raise ValueError(f"{name} must be >= 0; {name}{_where(bad, mass.shape)} is "
+        raise ValueError(f"{name} must be >= 0; {name}{index_text(bad, mass.shape)} is "
                          f"{mass.ravel()[bad]}")
 
 
@@ -366,3 +367,36 @@ def check_count(value, name, minimum):
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
     return value
+
+
+# --- arrays of other libraries, checked where they live --------------------------------------
+# Each check is one reduction on the array's device and one host synchronisation; the
+# message is the template above, with the first offending index.
+
+
+def device_float(xp, values, name, device, accumulator):
+    """``values`` as a real floating array of namespace ``xp`` on ``device`` (integers and
+    booleans become ``accumulator``)."""
+    array = xp.asarray(values, device=device)
+    if xp.isdtype(array.dtype, "complex floating"):
+        raise TypeError(f"{name} must be real; got complex dtype {array.dtype}")
+    if xp.isdtype(array.dtype, "real floating"):
+        return array
+    if xp.isdtype(array.dtype, ("integral", "bool")):
+        return xp.astype(array, accumulator)
+    raise TypeError(f"{name} must be numeric; got dtype {array.dtype}")
+
+
+def device_require(xp, ok, array, name, what):
+    """Raise ``ValueError`` at the first entry of ``array`` where ``ok`` is False."""
+    if bool(xp.all(ok)):
+        return
+    bad = int(xp.argmin(xp.astype(xp.reshape(ok, (-1,)), xp.int32)))
+    value = float(xp.reshape(array, (-1,))[bad])
+    raise ValueError(f"{name} must be {what}; {name}{index_text(bad, tuple(array.shape))} is "
+                     f"{value}")
+
+
+def device_finite(xp, array, name):
+    """No NaN or inf."""
+    device_require(xp, xp.isfinite(array), array, name, "finite")

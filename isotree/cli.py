@@ -25,8 +25,10 @@ from importlib import resources
 
 import numpy as np
 
-from . import __version__, ida
-from .solvers import TIES, isotonic_regression, star_isotonic_regression, tree_isotonic_regression
+from . import ida
+from ._options import TIES
+from ._version import __version__
+from .solvers import isotonic_regression, star_isotonic_regression, tree_isotonic_regression
 from .tree import Tree
 
 # The columns ``solve`` reads, by their default names, and what each one is.

@@ -30,8 +30,9 @@ from scipy.sparse.csgraph import connected_components
 
 from . import _flow
 from . import _validate as v
-from ._xp.common import namespace
-from .solvers import _Rows
+from ._bridge import bridge_of
+from ._dispatch import on_host
+from ._engine.rows import Rows as _Rows
 
 __all__ = ["dag_isotonic_regression", "dag_kkt_violation", "grid_edges",
            "grid_isotonic_regression"]
@@ -203,12 +204,10 @@ def dag_isotonic_regression(y, edges, *, weights=None, return_blocks=False):
 def _run_on_host(solve, *arrays):
     """``solve(*arrays)``, with arrays of other libraries (PyTorch, CuPy, JAX) copied to the
     host and the result copied back: the flow library runs on the CPU."""
-    xp = namespace(*arrays)
-    if xp is None:
+    bridge = bridge_of(*arrays)
+    if bridge is None:
         return solve(*arrays)
-    from ._xp import api
-
-    return api.on_host(xp, solve, *arrays)
+    return on_host(bridge, lambda _, *host: solve(*host), None, arrays)
 
 
 def _dag_on_host(y, edges, weights, return_blocks):

@@ -9,23 +9,24 @@ does; approximately; or by isotree's level-by-level shift correction) and measur
 scores break the order.
 """
 
-import math
+from __future__ import annotations
+
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from . import _threads
+from . import _dispatch
+from . import _options as opt
 from . import _validate as v
-from ._numba.ida import APPROX, EXACT, SHIFT, ida_rows, order_stats_rows
-from ._requires_grad import warn_if_requires_grad
-from ._scratch import scratch
-from ._xp.common import is_foreign, namespace, to_host
+from ._bridge import bridge_of
+from ._engine.ida import order_statistics
 
 __all__ = ["isotonic_logits", "mixup_mass", "order_violations"]
 
-METHODS = {"exact": EXACT, "approx": APPROX, "shift": SHIFT}
 
-
-def mixup_mass(labels_a, labels_b, lam, num_classes):
+def mixup_mass(labels_a: ArrayLike, labels_b: ArrayLike, lam: ArrayLike,
+               num_classes: int) -> Any:
     r"""Hard-label mass of mixed samples: ``lam * onehot(a) + (1 - lam) * onehot(b)``.
 
     Parameters
@@ -66,10 +67,10 @@ def mixup_mass(labels_a, labels_b, lam, num_classes):
     >>> mixup_mass([0], [1], np.float32(0.25), num_classes=2).dtype
     dtype('float32')
     """
-    num_classes = _check_integer(num_classes, "num_classes", 1)
-    xp = namespace(labels_a, labels_b, lam)
-    if xp is not None:
-        return _mixup_mass_xp(xp, labels_a, labels_b, lam, num_classes)
+    num_classes = v.check_count(num_classes, "num_classes", 1)
+    bridge = bridge_of(labels_a, labels_b, lam)
+    if bridge is not None:
+        return _mixup_mass_on_device(bridge, labels_a, labels_b, lam, num_classes)
     a = v.check_labels(labels_a, num_classes, "labels_a")
     b = v.check_labels(labels_b, num_classes, "labels_b")
     _check_same_shape(a.shape, b.shape)
@@ -98,38 +99,38 @@ def _mass(xp, a, b, lam, num_classes, device):
             + xp.where(xp.reshape(b, (-1, 1)) == classes, 1 - lam, zero))
 
 
-def _mixup_mass_xp(xp, labels_a, labels_b, lam, num_classes):
+def _mixup_mass_on_device(bridge, labels_a, labels_b, lam, num_classes):
     """:func:`mixup_mass` for arrays of another library: the mass is built where they live."""
-    from ._xp.common import _require, accumulator, as_float, check_finite, device_of
-
-    like = next(x for x in (labels_a, labels_b, lam) if is_foreign(x))
-    device = device_of(like)
+    xp = bridge.xp
+    like = next(x for x in (labels_a, labels_b, lam) if bridge.is_array(x))
+    device = bridge.device(like)
     labels = []
     for values, name in ((labels_a, "labels_a"), (labels_b, "labels_b")):
-        if not is_foreign(values):
+        if not bridge.is_array(values):
             labels.append(xp.asarray(v.check_labels(values, num_classes, name), device=device))
             continue
         if not xp.isdtype(values.dtype, "integral"):
             raise TypeError(f"{name} must hold integer class labels; got dtype {values.dtype}")
         if values.ndim != 1:
             raise ValueError(f"{name} must be one-dimensional; got shape {tuple(values.shape)}")
-        _require(xp, xp.logical_and(values >= 0, values < num_classes), values, name,
-                 f"in [0, {num_classes})")
+        v.device_require(xp, xp.logical_and(values >= 0, values < num_classes), values, name,
+                         f"in [0, {num_classes})")
         labels.append(values)
     a, b = labels
     _check_same_shape(tuple(a.shape), tuple(b.shape))
-    if is_foreign(lam):
-        lam_array = as_float(xp, lam, "lam", device)
+    if bridge.is_array(lam):
+        lam_array = v.device_float(xp, lam, "lam", device, bridge.accumulator)
         float32 = lam_array.dtype == xp.float32
     else:  # a Python or NumPy scalar or array: validated on the host, made on the device
         host = np.asarray(lam)
         float32 = host.dtype == np.float32
         lam_array = xp.asarray(v.check_values(np.atleast_1d(host), "lam")[0], device=device)
-    dtype = xp.float32 if float32 else accumulator(xp)
+    dtype = xp.float32 if float32 else bridge.accumulator
     _check_lam_shape(tuple(lam_array.shape) if lam_array.ndim else (1,), tuple(a.shape))
     lam_array = xp.reshape(lam_array, (-1,))
-    check_finite(xp, lam_array, "lam")
-    _require(xp, xp.logical_and(lam_array >= 0, lam_array <= 1), lam_array, "lam", "in [0, 1]")
+    v.device_finite(xp, lam_array, "lam")
+    v.device_require(xp, xp.logical_and(lam_array >= 0, lam_array <= 1), lam_array, "lam",
+                     "in [0, 1]")
     return _mass(xp, a, b, xp.astype(lam_array, dtype), num_classes, device)
 
 
@@ -143,15 +144,10 @@ def _check_lam_shape(lam_shape, label_shape):
         raise ValueError(f"lam must be a scalar or have shape {label_shape}; got {lam_shape}")
 
 
-def _check_integer(value, name, minimum):
-    """An integer >= ``minimum``; booleans are refused (``True`` is not a count)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer; got {value!r}")
-    return v.check_count(value, name, minimum)
-
-
-def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=False,
-                    workers=None):
+def isotonic_logits(logits: ArrayLike, mass: ArrayLike, *,
+                    method: Literal["exact", "approx", "shift"] = "exact",
+                    n_iter: int | None = None, return_blocks: bool = False,
+                    workers: int | None = None) -> Any:
     r"""Fit each row of logits to the order of its hard-label mass (the IDA order).
 
     Solves, for every row,
@@ -244,80 +240,12 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, return_blocks=
     >>> isotonic_logits(logits, mass, method="shift")
     array([[ 3.,  3.,  3., -1.]])
     """
-    method, n_iter, return_blocks = check_options(method, n_iter, return_blocks)
-    workers = _threads.check_workers(workers)
-    xp = namespace(logits, mass)
-    if xp is not None:
-        warn_if_requires_grad("ida.isotonic_logits", logits)
-        from ._xp import api
-
-        if api.runs_on_host(xp, logits, mass):
-            return api.on_host(xp, lambda z, m: isotonic_logits(
-                z, m, method=method, n_iter=n_iter, return_blocks=return_blocks,
-                workers=workers), logits, mass)
-        return api.logits(xp, logits, mass, method, n_iter, return_blocks)
-    z, out_dtype, m, largest = check_logits(logits, mass)
-    shape = z.shape
-    c = shape[-1]
-    rows = math.prod(shape[:-1])  # not reshape(-1, c): c may be 0
-    z2 = np.ascontiguousarray(z.reshape(rows, c))
-    # Rows with logits near the overflow threshold are scaled down by an exact power of
-    # two, each by its own factor (a row's fit never depends on the other rows).
-    scale = v.overflow_row_scales(z2, largest)
-    if scale is not None:
-        z2 = z2.astype(np.float64) * scale
-    m2 = np.ascontiguousarray(m.reshape(rows, c))
-    # The kernel reads float32 logits as they are and writes the fit in their dtype
-    # (sums in float64): no conversion passes, no float64 copies.
-    fit = np.empty_like(z2)
-    labels = np.empty(z2.shape if return_blocks else (z2.shape[0], 0), dtype=np.int64)
-    if z2.size:
-        threads = _threads.threads_for(workers, z2.size, z2.shape[0])
-        floats, ints = scratch((threads, 4, c), (threads, 4, c))
-        bits, magnitude = v.as_bits(m2)
-        _threads.call(ida_rows, threads, z2, m2, bits, magnitude, METHODS[method], n_iter or 0,
-                      fit, labels, ints, floats)
-    if scale is not None:
-        fit /= scale
-    fit = fit.reshape(shape).astype(out_dtype, copy=False)
-    if return_blocks:
-        return fit, labels.reshape(shape)
-    return fit
+    options = opt.logits(method=method, n_iter=n_iter, return_blocks=return_blocks,
+                         workers=workers)
+    return _dispatch.run("logits", options, logits, mass, public="ida.isotonic_logits")
 
 
-def check_options(method, n_iter, return_blocks):
-    """Validate the options of :func:`isotonic_logits`; ``n_iter`` defaults to 2 for approx."""
-    method = v.check_choice(method, "method", tuple(METHODS))
-    return_blocks = v.check_flag(return_blocks, "return_blocks")
-    if method == "approx":
-        n_iter = 2 if n_iter is None else _check_integer(n_iter, "n_iter", 0)
-    elif n_iter is not None:
-        raise ValueError(f"n_iter is only used with method='approx'; got n_iter={n_iter!r} "
-                         f"with method={method!r}")
-    if return_blocks and method != "exact":
-        raise ValueError(f"return_blocks needs method='exact'; got method={method!r}")
-    return method, n_iter, return_blocks
-
-
-def check_logits(logits, mass):
-    """Validate logits and mass (finite, same shape, mass >= 0): the arrays as the kernels
-    read them, the logits' output dtype and their largest magnitude."""
-    z, out_dtype, m, _, largest = _check_pair(logits, mass, "logits")
-    return z, out_dtype, m, largest
-
-
-def _check_pair(scores, mass, name):
-    """Scores and mass: at least one dimension, one shape, finite, mass >= 0."""
-    for values, label in ((scores, name), (mass, "mass")):
-        if np.ndim(values) == 0:
-            raise ValueError(f"{label} must have at least one dimension (shape (..., c)); "
-                             f"got a scalar")
-    s, out_dtype, m, negatives, largest = v.check_matrix_pair(scores, mass, name, "mass")
-    v.check_mass(m, negatives)
-    return s, out_dtype, m, negatives, largest
-
-
-def order_violations(scores, mass):
+def order_violations(scores: ArrayLike, mass: ArrayLike) -> dict[str, float]:
     r"""How often scores break the order of the hard-label mass, over a batch.
 
     Parameters
@@ -360,22 +288,10 @@ def order_violations(scores, mass):
     >>> stats["violation_rate"], stats["kendall_tau"], stats["top2_all_mixed"]
     (0.5, 0.0, 0.5)
     """
-    if namespace(scores, mass) is not None:  # statistics are computed on the host
-        scores = to_host(scores) if namespace(scores) is not None else scores
-        mass = to_host(mass) if namespace(mass) is not None else mass
-    s, _, m, _, _ = _check_pair(scores, mass, "scores")
-    c = s.shape[-1]
-    rows = math.prod(s.shape[:-1])  # not reshape(-1, c): c may be 0
-    s2 = np.ascontiguousarray(s.reshape(rows, c))
-    m2 = np.ascontiguousarray(m.reshape(rows, c))
-    out = np.empty((rows, 4))
-    if s2.size:
-        _threads.call(order_stats_rows, _threads.threads_for(None, s2.size, rows),
-                      s2, m2, out)
-    else:
-        # A row without classes has no pair to break and no mixed label: the statistics
-        # of a row with one class.
-        out[:] = (0.0, np.nan, 0.0, np.nan)
+    bridge = bridge_of(scores, mass)
+    if bridge is not None:  # statistics are computed on the host
+        scores, mass = (bridge.to_host(a) if bridge.is_array(a) else a for a in (scores, mass))
+    out = order_statistics(scores, mass)
 
     def mean_of(column):
         values = column[~np.isnan(column)]
@@ -386,5 +302,5 @@ def order_violations(scores, mass):
         "kendall_tau": mean_of(out[:, 1]),
         "top2_any_mixed": mean_of(out[:, 2]),
         "top2_all_mixed": mean_of(out[:, 3]),
-        "rows": int(s2.shape[0]),
+        "rows": int(out.shape[0]),
     }

@@ -24,16 +24,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _autodiff as ad
-from . import _blocks
-from . import _kd
-from . import ida as _ida
+from . import _dispatch, _kd
+from ._bridge import NUMPY, known
 
 __all__ = ["isotonic_regression", "tree_isotonic_regression", "star_isotonic_regression",
            "isotonic_logits", "kd_loss", "kd_penalty"]
 
+_bx = known("jax")
 
-def _callback(problem, weighted, y, w, aux):
-    """(fit, labels, groups) on the host; never raises inside."""
+
+def _callback(problem, y, w, aux):
+    """(fit, labels, groups) on the host; never raises inside (a NaN fit instead)."""
     shapes = (jax.ShapeDtypeStruct(y.shape, y.dtype),
               jax.ShapeDtypeStruct(y.shape, jnp.int32),
               jax.ShapeDtypeStruct(y.shape, jnp.int32))
@@ -42,10 +43,10 @@ def _callback(problem, weighted, y, w, aux):
         y, w = np.asarray(y), np.asarray(w)
         aux = [np.asarray(a) for a in aux]
         try:
-            fit, labels, groups = ad.forward(np, problem, y, w if weighted else None, aux)
+            fit, labels, groups = ad.forward(NUMPY, problem, y, w, aux)
         except (ValueError, TypeError):
             labels = np.ascontiguousarray(np.broadcast_to(
-                np.arange(y.shape[-1], dtype=np.int32), y.shape))
+                np.arange(y.shape[problem.axis], dtype=np.int32), y.shape))
             return np.full(y.shape, np.nan, y.dtype), labels, labels
         return (np.asarray(fit, dtype=y.dtype), np.asarray(labels, dtype=np.int32),
                 np.asarray(groups, dtype=np.int32))
@@ -53,18 +54,18 @@ def _callback(problem, weighted, y, w, aux):
     return jax.pure_callback(host, shapes, y, w, *aux, vmap_method="broadcast_all")
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))
-def _solve(problem, weighted, y, w, aux):
-    return _callback(problem, weighted, y, w, aux)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _solve(problem, y, w, aux):
+    return _callback(problem, y, w, aux)
 
 
 @_solve.defjvp
-def _solve_jvp(problem, weighted, primals, tangents):
+def _solve_jvp(problem, primals, tangents):
     y, w, aux = primals
     t_y, t_w, _ = tangents
-    fit, labels, groups = _solve(problem, weighted, y, w, aux)  # differentiable again
-    tangent = _blocks.fit_jvp(jnp, labels, groups if problem.tertiary else None, y, w, t_y,
-                              t_w if weighted else None)
+    fit, labels, groups = _solve(problem, y, w, aux)  # differentiable again
+    tangent = ad.jvp_along(_bx, problem.axis, problem.tertiary, y, w, labels, groups, t_y,
+                           t_w if problem.weighted else None)
     no_tangent = np.zeros(labels.shape, dtype=jax.dtypes.float0)
     return (fit, labels, groups), (tangent, no_tangent, no_tangent)
 
@@ -81,12 +82,6 @@ def _host_option(value, name):
                          f"array or a static argument (root: an array of the batch shape)")
 
 
-def _host(a):
-    """A concrete array as NumPy for the validators (bfloat16, unknown to them, as float32)."""
-    a = np.asarray(a)
-    return a.astype(np.float32) if a.dtype.name == "bfloat16" else a
-
-
 def _compute_dtype(y):
     if y.dtype in (jnp.float16, jnp.bfloat16):
         return jnp.float32
@@ -99,27 +94,49 @@ def _widest_float():
     return jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
 
 
-def _apply(problem, y, weights):
-    """Shared body of the solvers: checks, layout, dtype, the custom JVP, bounds."""
+def _values(y, name="y"):
+    """A real array of at least one dimension."""
     y = jnp.asarray(y)
+    if jnp.iscomplexobj(y):
+        raise TypeError(f"{name} must be real; got complex dtype {y.dtype}")
+    if y.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension; got a scalar")
+    return y
+
+
+def _along(a, axis, shape):
+    """``a`` (of ``shape`` or of its length along ``axis``) broadcast to ``shape``."""
+    if a.ndim == 1 and len(shape) > 1:
+        a = a.reshape([-1 if i == axis % len(shape) else 1 for i in range(len(shape))])
+    return jnp.broadcast_to(a, shape)
+
+
+def _apply(problem, y, weights, aux=()):
+    """Shared body of the solvers: dtype, the solve, bounds.
+
+    Concrete arrays are solved directly (validated once, errors raised); under a transform
+    the solve is a host callback (weights and predictors broadcast to y's shape, so
+    ``vmap_method="broadcast_all"`` batches them alike) with the block-average JVP.
+    """
     dtype, compute = y.dtype, _compute_dtype(y)
-    if _concrete(y, weights):
-        ad.check_host_values(_host(y), None if weights is None else _host(weights),
-                             problem.axis)
-    ndim = y.ndim
-    y_last = problem.moved(y.astype(compute), ndim)
-    w = jnp.ones_like(y_last)
+    y = y.astype(compute)
+    w = None
     if weights is not None:
-        weights = jnp.asarray(weights).astype(compute)
-        w = jnp.broadcast_to(problem.moved(weights, ndim) if weights.ndim == ndim > 1
-                             else weights, y_last.shape)
-    shape = y_last.shape[:-1] if problem.order == "star" else y_last.shape
-    aux = tuple(jnp.broadcast_to(jnp.asarray(a), shape) for a in problem.aux)
-    fit = _solve(problem, weights is not None, y_last, w, aux)[0]
-    if problem.y_min is not None or problem.y_max is not None:
+        w = jnp.asarray(weights)
+        if jnp.iscomplexobj(w):
+            raise TypeError(f"weights must be real; got complex dtype {w.dtype}")
+        w = w.astype(compute)
+    if _concrete(y, w, *aux):
+        fit = ad.fit_only(problem, y, w, aux)
+    else:
+        full = (jnp.ones_like(y) if w is None else
+                _along(w, problem.axis, y.shape) if w.ndim < y.ndim else w)
+        aux = tuple(_along(jnp.asarray(a), problem.axis, y.shape) if problem.order != "star"
+                    else jnp.asarray(a) for a in aux)
+        fit = _solve(problem, y, full, aux)[0]
+    if problem.bounded:
         fit = jnp.clip(fit, problem.y_min, problem.y_max)
-    return problem.restored(fit, ndim).astype(dtype if jnp.issubdtype(dtype, jnp.floating)
-                                              else compute)
+    return fit.astype(dtype if jnp.issubdtype(dtype, jnp.floating) else compute)
 
 
 def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="primary",
@@ -129,7 +146,8 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
     Parameters
     ----------
     y, x, increasing, ties, y_min, y_max, axis
-        As in :func:`isotree.isotonic_regression` (every tie rule, bounds, any axis); `x` may be traced.
+        As in :func:`isotree.isotonic_regression` (every tie rule, bounds, any axis); `x`
+        may be traced.
     weights : keyword-only
         As there; differentiable.
     {blocks}
@@ -148,9 +166,10 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
     >>> jax.grad(lambda y: ijax.isotonic_regression(y)[1])(jnp.array([1.0, 3.0, 2.0])).tolist()
     [0.0, 0.5, 0.5]
     """
-    problem = ad.chain(jnp.ndim(y), x=x, increasing=increasing, ties=ties, y_min=y_min,
-                       y_max=y_max, axis=axis, blocks=blocks, to_array=jnp.asarray)
-    return _apply(problem, y, weights)
+    y = _values(y)
+    problem = ad.chain(y.ndim, has_x=x is not None, increasing=increasing, ties=ties,
+                       y_min=y_min, y_max=y_max, axis=axis, blocks=blocks)
+    return _apply(problem, y, weights, () if x is None else (_values(x, "x"),))
 
 
 def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-1,
@@ -176,7 +195,8 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-
     [1.0, 1.0, 1.0]
     """
     _host_option(parent, "parent")
-    problem = ad.tree(jnp.ndim(y), parent, increasing=increasing, axis=axis, blocks=blocks)
+    y = _values(y)
+    problem = ad.tree(y.ndim, parent, increasing=increasing, axis=axis, blocks=blocks)
     return _apply(problem, y, weights)
 
 
@@ -201,9 +221,10 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
     [4.0, 4.0, 6.5, 4.0]
     """
     _host_option(root, "root")
-    problem = ad.star(jnp.shape(y), root, increasing=increasing, axis=axis, blocks=blocks,
-                      to_array=jnp.asarray)
-    return _apply(problem, y, weights)
+    y = _values(y)
+    problem = ad.star(y.ndim, increasing=increasing, axis=axis, blocks=blocks)
+    roots = jnp.asarray(ad.roots(tuple(y.shape), problem.axis, root))
+    return _apply(problem, y, weights, (roots,))
 
 
 def isotonic_logits(logits, mass, *, method="exact", n_iter=None, blocks="solver"):
@@ -228,28 +249,34 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, blocks="solver
     >>> ijax.isotonic_logits(jnp.array([[1.0, 2.0, 0.0]]), mass).tolist()
     [[1.5, 1.5, 0.0]]
     """
-    logits = jnp.asarray(logits)
-    mass = _mass(mass, logits, _widest_float())
-    problem, method, n_iter = ad.logits(method, n_iter, blocks, mass)
-    if _concrete(logits, mass):
-        _ida.check_logits(_host(logits), _host(mass))
-    if method == "exact":
-        return _apply(problem, logits, None)
+    logits = _values(logits, "logits")
+    problem = ad.logits(method, n_iter, blocks)
+    return _fit_logits(logits, _mass(mass, logits, _widest_float()), problem)
+
+
+def _fit_logits(logits, mass, problem):
+    if problem.options.method == "exact":
+        return _apply(problem, logits, None, (mass,))
     compute = _compute_dtype(logits)
-    return _correction(method, n_iter, logits.astype(compute), mass).astype(logits.dtype)
+    return _correction(problem, logits.astype(compute), mass).astype(logits.dtype)
 
 
 def _mass(mass, logits, dtype):
     mass = jnp.asarray(mass)
-    return ad.hard_label_mass(jnp, mass, logits.shape, dtype, None, check=_concrete(mass))
+    if jnp.iscomplexobj(mass):
+        raise TypeError(f"mass must be real; got complex dtype {mass.dtype}")
+    return ad.hard_label_mass(_bx, mass, logits.shape, dtype, check=_concrete(mass))
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))
-def _correction(method, n_iter, z, mass):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _correction(problem, z, mass):
+    if _concrete(z, mass):
+        return _dispatch.run("logits", problem.options, z, mass, public=None)
+
     def host(z, m):
         try:
-            return np.asarray(_ida.isotonic_logits(np.asarray(z), np.asarray(m),
-                                                   method=method, n_iter=n_iter), z.dtype)
+            return np.asarray(_dispatch.run("logits", problem.options, np.asarray(z),
+                                            np.asarray(m), public=None), z.dtype)
         except (ValueError, TypeError):
             return np.full(z.shape, np.nan, z.dtype)
 
@@ -258,8 +285,8 @@ def _correction(method, n_iter, z, mass):
 
 
 @_correction.defjvp
-def _correction_jvp(method, n_iter, primals, tangents):
-    raise ad.not_differentiable(method)
+def _correction_jvp(problem, primals, tangents):
+    raise ad.not_differentiable(problem.options.method)
 
 
 def kd_penalty(student_logits, mass):
@@ -274,10 +301,9 @@ def kd_penalty(student_logits, mass):
     >>> round(float(ijax.kd_penalty(student, mixup_mass([0], [1], 0.7, num_classes=3))[0]), 6)
     0.4
     """
-    student = jnp.asarray(student_logits)
+    student = _values(student_logits, "student_logits")
     student = student.astype(_compute_dtype(student))
-    return _kd.kd_penalty(jnp, student, _mass(mass, student, student.dtype),
-                          jax.lax.stop_gradient)
+    return _kd.kd_penalty(_bx, student, _mass(mass, student, student.dtype))
 
 
 def kd_loss(student_logits, teacher_logits, mass, *, temperature=4.0, alpha=0.9, ida="exact",
@@ -297,15 +323,20 @@ def kd_loss(student_logits, teacher_logits, mass, *, temperature=4.0, alpha=0.9,
     >>> round(float(loss(jnp.zeros((2, 3)))), 4), jax.grad(loss)(jnp.zeros((2, 3))).shape
     (0.6496, (2, 3))
     """
-    temperature, alpha, sigma, n_iter = _kd.check_options(temperature, alpha, sigma, ida,
-                                                          n_iter, reduction)
-    student = jnp.asarray(student_logits)
+    options = _kd.check_options(temperature, alpha, sigma, ida, n_iter, reduction)
+    student = _values(student_logits, "student_logits")
     student = student.astype(_compute_dtype(student))
-    teacher = jnp.asarray(teacher_logits).astype(student.dtype)
-    return _kd.kd_loss(jnp, student, teacher, _mass(mass, student, student.dtype), ida=ida,
-                       n_iter=n_iter, fit_teacher=isotonic_logits, temperature=temperature,
-                       alpha=alpha, sigma=sigma, reduction=reduction,
-                       stop_gradient=jax.lax.stop_gradient)
+    teacher = _values(teacher_logits, "teacher_logits").astype(student.dtype)
+    if tuple(teacher.shape) != tuple(student.shape):
+        raise ValueError(f"teacher_logits must have the shape of student_logits "
+                         f"{tuple(student.shape)}; got {tuple(teacher.shape)}")
+    mass = _mass(mass, student, student.dtype)
+    teacher = jax.lax.stop_gradient(teacher)
+    if options.teacher is not None:
+        teacher = _fit_logits(teacher, mass, ad.Problem(
+            "logits", options.teacher, "preorder", weighted=False))
+    return _kd.kd_loss(_bx, student, teacher, mass, options)
+
 
 for _function in (isotonic_regression, tree_isotonic_regression, star_isotonic_regression,
                   isotonic_logits):

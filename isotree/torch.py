@@ -1,85 +1,251 @@
-"""PyTorch adapters: the solvers on tensors, differentiable to any order, and KD losses.
+"""PyTorch adapters: the solvers on tensors as PyTorch operators, differentiable, and KD losses.
 
-Each solver is one :class:`torch.autograd.Function` built from the solver's description
-(:mod:`isotree._autodiff`): the forward calls the public solver on the tensors where they
-live (``return_blocks=True``); the backward and the forward-mode ``jvp`` are the block
-averages of :mod:`isotree._blocks` in PyTorch operations, themselves differentiable, so
-``backward``, double backward, ``torch.autograd.functional.jvp``/``hessian``,
-``torch.autograd.forward_ad`` and ``torch.func`` (``grad``, ``vjp``, ``jvp``, ``jacrev``,
-``jacfwd``, ``hessian``, ``vmap``) all give the exact derivative of the partition found.
+Every solver is a custom operator of the ``isotree`` namespace (``torch.ops.isotree.*``,
+built with :func:`torch.library.custom_op`): its implementation solves where the tensors
+live (the Numba kernels on CPU memory, the numba-cuda kernels or a host round trip on a CUDA
+device; see :mod:`isotree._dispatch`), a fake implementation gives ``torch.compile`` its
+shapes and dtypes, a vmap rule batches it, and its derivative is the block average of
+:mod:`isotree._blocks` in PyTorch operations, registered with
+:func:`torch.library.register_autograd`. So ``torch.compile`` (``fullgraph=True`` included)
+sees one node per solve, and ``backward``, double backward, ``torch.func.grad``/``vjp``/
+``jacrev`` and ``vmap`` give the exact derivative of the partition found.
+
+A custom operator carries no forward-mode derivative: under forward-mode AD
+(``torch.autograd.forward_ad``, ``torch.func.jvp``/``jacfwd``/``hessian``) and other
+``torch.func`` transforms the same operator runs inside an :class:`torch.autograd.Function`
+whose ``jvp`` is the same block average, so every derivative stays exact in eager mode.
 Half-precision tensors are computed in float32 and returned in their dtype.
 """
 
-import array_api_compat.torch as xp
+import collections
+import dataclasses
+
 import numpy as np
 import torch
 from torch.autograd import forward_ad
 
 from . import _autodiff as ad
-from . import _blocks
-from . import _kd
-from . import ida as _ida
-from ._numba.vjp import block_vjp_rows, block_vjp_rows_serial
+from . import _blocks, _dispatch, _kd, _threads
+from . import _options as opt
+from ._bridge import known
+from ._numba.vjp import block_vjp_rows
+from .tree import Tree
 
 __all__ = ["isotonic_regression", "tree_isotonic_regression", "star_isotonic_regression",
            "isotonic_logits", "kd_loss", "kd_penalty"]
 
+_bx = known("torch")
+Tensor = torch.Tensor
 
-class _Solve(torch.autograd.Function):
-    """fit, labels, groups = solve(y, w); derivatives are block averages by label."""
 
-    @staticmethod
-    def forward(y, w, problem, aux):
-        fit, labels, groups = ad.forward(xp, problem, y, w, aux)
-        if not problem.tertiary:
-            groups = labels.new_empty(0)
-        return fit, labels, groups
+# --- layout helpers ---------------------------------------------------------------------------
 
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        y, w, problem, _ = inputs
+def _last(t, axis):
+    """``t`` with ``axis`` (negative) moved last."""
+    return t if axis == -1 or t.dim() <= 1 else t.movedim(axis, -1)
+
+
+def _back(t, axis):
+    return t if axis == -1 or t.dim() <= 1 else t.movedim(-1, axis)
+
+
+def _empty_labels(like):
+    return torch.empty((0,), dtype=torch.int64, device=like.device)
+
+
+def _outputs(fit, labels, groups, tertiary):
+    """The operators' three outputs, none aliasing another (unused ones empty)."""
+    return fit, labels, (groups if tertiary else _empty_labels(fit))
+
+
+# --- the derivative, shared by the operators and the autograd.Function -----------------------
+
+def _vjp(axis, tertiary, y, w, labels, groups, grad, need_w):
+    """``(grad_y, grad_w)`` of a fit along ``axis``: a first-order backward on CPU memory
+    runs the compiled block VJP; otherwise PyTorch operations, recorded when the backward is
+    differentiated again."""
+    compiled = None
+    if (grad.device.type == "cpu" and not torch.is_grad_enabled() and y.numel()
+            and not _functorch_wrapped(grad, y, labels)):
+        def compiled(grad, labels, y, w):
+            grad_y, grad_w = torch.ops.isotree.block_vjp(grad, labels, y, w, need_w)
+            return grad_y, grad_w
+
+    return ad.vjp_along(_bx, axis, tertiary, y, w, labels, groups, grad, need_w, compiled)
+
+
+def _jvp(axis, tertiary, y, w, labels, groups, t_y, t_w):
+    return ad.jvp_along(_bx, axis, tertiary, y, w, labels, groups, t_y, t_w)
+
+
+def _functorch_wrapped(*tensors):
+    functorch = torch._C._functorch
+    return any(isinstance(t, Tensor) and (functorch.is_functorch_wrapped_tensor(t)
+                                          or functorch.is_legacy_batchedtensor(t))
+               for t in tensors)
+
+
+# --- the operators ----------------------------------------------------------------------------
+
+def _solve(problem, y, w, aux=()):
+    """The operators' body: the fit, block labels and tie groups (or empty) as new tensors."""
+    fit, labels, groups = ad.forward(_bx, problem, y, w, aux)
+    return _outputs(fit.contiguous(), labels.contiguous(),
+                    groups.contiguous() if problem.tertiary else None, problem.tertiary)
+
+
+@torch.library.custom_op("isotree::isotonic_regression", mutates_args=())
+def _chain_op(y: Tensor, w: Tensor | None, x: Tensor | None, increasing: bool,
+              ties: str, axis: int, blocks: str) -> tuple[Tensor, Tensor, Tensor]:
+    """Isotonic regression along ``axis``: (fit, block labels, tie groups or empty)."""
+    problem = ad.Problem("chain", opt.Chain(increasing, ties, axis=axis, return_blocks=True),
+                         "chain" if x is None else "preorder", axis=axis, blocks=blocks,
+                         tertiary=x is not None and ties == "tertiary")
+    return _solve(problem, y, w, () if x is None else (x,))
+
+
+@torch.library.custom_op("isotree::star_isotonic_regression", mutates_args=())
+def _star_op(y: Tensor, w: Tensor | None, roots: Tensor, increasing: bool, axis: int,
+             blocks: str) -> tuple[Tensor, Tensor, Tensor]:
+    """The star along ``axis``, one root per problem (``roots`` of the batch shape)."""
+    problem = ad.Problem("star", opt.Star(increasing, axis, return_blocks=True), "star",
+                         axis=axis, blocks=blocks)
+    return _solve(problem, y, w, (roots,))
+
+
+@torch.library.custom_op("isotree::tree_isotonic_regression", mutates_args=())
+def _tree_op(y: Tensor, w: Tensor | None, parent: Tensor, increasing: bool, axis: int,
+             blocks: str) -> tuple[Tensor, Tensor, Tensor]:
+    """A tree along ``axis`` (``parent`` a validated parent array, see :func:`_tree_of`)."""
+    problem = ad.Problem("tree", opt.Tree(increasing, return_blocks=True, axis=axis), "tree",
+                         axis=axis, blocks=blocks, tree=_tree_of(parent))
+    return _solve(problem, y, w)
+
+
+@torch.library.custom_op("isotree::isotonic_logits", mutates_args=())
+def _logits_op(logits: Tensor, mass: Tensor, method: str, n_iter: int,
+               blocks: str) -> tuple[Tensor, Tensor, Tensor]:
+    """IDA along the last axis: (fit, block labels or empty, empty)."""
+    exact = method == "exact"
+    problem = ad.Problem("logits", opt.Logits(method, n_iter, return_blocks=exact),
+                         "preorder", weighted=False, blocks=blocks)
+    if exact:
+        return _solve(problem, logits, None, (mass,))
+    fit = _dispatch.run("logits", problem.options, logits, mass, public=None)
+    return fit.contiguous(), _empty_labels(fit), _empty_labels(fit)
+
+
+@torch.library.custom_op("isotree::block_vjp", mutates_args=())
+def _block_vjp_op(grad: Tensor, labels: Tensor, y: Tensor, w: Tensor | None,
+                  need_w: bool) -> tuple[Tensor, Tensor]:
+    """The block-average VJP along the last axis in one compiled pass on CPU memory:
+    ``(grad_y, grad_w or empty)``; elsewhere the PyTorch operations of the same formula."""
+    if grad.device.type != "cpu":
+        full = torch.ones_like(y) if w is None else w.expand(y.shape)
+        grad_y, grad_w = _blocks.block_vjp(_bx, labels, y, full, grad, need_w)
+        return grad_y, (grad_w if need_w else _empty_like_float(y))
+    n = y.shape[-1]
+
+    def rows(t):
+        return t.detach().reshape(-1, n).contiguous().numpy()
+
+    g = rows(grad.to(y.dtype))
+    w_rows = np.ones((1, n), dtype=g.dtype) if w is None else rows(w.to(y.dtype))
+    grad_y = np.empty_like(g)
+    grad_w = np.empty_like(g) if need_w else np.empty((g.shape[0], 0), dtype=g.dtype)
+    threads = _threads.threads_for(None, g.size, g.shape[0])
+    _threads.call(block_vjp_rows, threads, g, rows(labels), w_rows, rows(y), grad_y, grad_w)
+    grad_y = torch.from_numpy(grad_y).reshape(y.shape)
+    return grad_y, (torch.from_numpy(grad_w).reshape(y.shape) if need_w
+                    else _empty_like_float(y))
+
+
+def _empty_like_float(y):
+    return torch.empty((0,), dtype=y.dtype, device=y.device)
+
+
+# Fake implementations: shapes and dtypes for torch.compile.
+
+def _fake_solve(y, tertiary, labels=True):
+    fit = torch.empty_like(y, memory_format=torch.contiguous_format)
+    label = (torch.empty(y.shape, dtype=torch.int64, device=y.device) if labels
+             else _empty_labels(y))
+    groups = (torch.empty(y.shape, dtype=torch.int64, device=y.device) if tertiary
+              else _empty_labels(y))
+    return fit, label, groups
+
+
+@_chain_op.register_fake
+def _(y, w, x, increasing, ties, axis, blocks):
+    return _fake_solve(y, x is not None and ties == "tertiary")
+
+
+@_star_op.register_fake
+def _(y, w, roots, increasing, axis, blocks):
+    return _fake_solve(y, False)
+
+
+@_tree_op.register_fake
+def _(y, w, parent, increasing, axis, blocks):
+    return _fake_solve(y, False)
+
+
+@_logits_op.register_fake
+def _(logits, mass, method, n_iter, blocks):
+    return _fake_solve(logits, False, labels=method == "exact")
+
+
+@_block_vjp_op.register_fake
+def _(grad, labels, y, w, need_w):
+    return torch.empty_like(y), (torch.empty_like(y) if need_w else _empty_like_float(y))
+
+
+# Derivatives: the block average, in PyTorch operations (differentiable again).
+
+def _register_derivative(op, axis_at, tertiary):
+    """The block-average derivative of ``op`` (its axis is input ``axis_at``; ``tertiary``
+    tells from the inputs whether the fit has tertiary ties)."""
+
+    def setup(ctx, inputs, output):
         _, labels, groups = output
-        ctx.mark_non_differentiable(labels, groups)
-        ctx.save_for_backward(y, w, labels, groups)
-        ctx.save_for_forward(y, w, labels, groups)
-        ctx.problem = problem
+        ctx.save_for_backward(inputs[0], inputs[1], labels, groups)
+        ctx.axis, ctx.tertiary, ctx.n_inputs = inputs[axis_at], tertiary(inputs), len(inputs)
 
-    @staticmethod
     def backward(ctx, grad, _labels, _groups):
         y, w, labels, groups = ctx.saved_tensors
-        need_y, need_w = ctx.needs_input_grad[:2]
-        if (grad.device.type == "cpu" and not torch.is_grad_enabled() and y.numel()
-                and not ctx.problem.tertiary and not _functorch_wrapped(grad, y)):
-            grad_y, grad_w = _compiled_vjp(labels, y, w, grad, need_w)
-        else:  # PyTorch operations: recorded when the backward is differentiated again
-            grad_y, grad_w = _blocks.fit_vjp(
-                xp, labels, groups if ctx.problem.tertiary else None, y, _full(w, y), grad,
-                need_w)
-        if need_w and w.shape != y.shape:
-            grad_w = grad_w.sum(dim=tuple(range(y.dim() - 1)))  # weights shared by rows
-        return grad_y if need_y else None, grad_w, None, None
+        need_y, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_y, grad_w = _vjp(ctx.axis, ctx.tertiary, y, w, labels, groups, grad,
+                              bool(need_w and w is not None))
+        return (grad_y if need_y else None, grad_w) + (None,) * (ctx.n_inputs - 2)
 
-    @staticmethod
-    def jvp(ctx, t_y, t_w, _problem, _aux):
-        y, w, labels, groups = ctx.saved_tensors
-        t_w = None if t_w is None else t_w.expand(y.shape)
-        tangent = _blocks.fit_jvp(xp, labels, groups if ctx.problem.tertiary else None, y,
-                                  _full(w, y), t_y, t_w)
-        return tangent, None, None
+    op.register_autograd(backward, setup_context=setup)
 
-    @staticmethod
-    def vmap(info, in_dims, y, w, problem, aux):
-        # The solvers batch over leading axes: put the vmapped axis first and solve once.
-        size, (y_dim, w_dim, _, aux_dims) = info.batch_size, in_dims
-        shape = (size, *(y.shape if y_dim is None else y.movedim(y_dim, 0).shape[1:]))
-        y = _batch_first(y, y_dim, shape)
-        if w is not None:
-            w = _batch_first(w, w_dim, shape)
-        aux_shape = shape[:-1] if problem.order == "star" else shape
-        aux = tuple(_batch_first(a, d, aux_shape) for a, d in zip(aux, aux_dims))
-        out = _Solve.apply(y, w, problem, aux)
-        return out, (0, 0, 0 if problem.tertiary else None)
 
+_register_derivative(_chain_op, 5, lambda inputs: inputs[2] is not None
+                     and inputs[4] == "tertiary")
+_register_derivative(_star_op, 4, lambda inputs: False)
+_register_derivative(_tree_op, 4, lambda inputs: False)
+
+
+def _logits_setup(ctx, inputs, output):
+    logits, _, method, _, _ = inputs
+    _, labels, _ = output
+    ctx.save_for_backward(logits, labels)
+    ctx.method = method
+
+
+def _logits_backward(ctx, grad, _labels, _groups):
+    if ctx.method != "exact":
+        raise ad.not_differentiable(ctx.method)
+    logits, labels = ctx.saved_tensors
+    grad_z, _ = _vjp(-1, False, logits, None, labels, None, grad, False)
+    return grad_z, None, None, None, None
+
+
+_logits_op.register_autograd(_logits_backward, setup_context=_logits_setup)
+
+
+# vmap rules: the solvers batch over leading axes, so the vmapped axis goes first.
 
 def _batch_first(t, dim, shape):
     """``t`` laid out for a batched problem of ``shape`` (vmapped axis first).
@@ -93,52 +259,183 @@ def _batch_first(t, dim, shape):
     return t.reshape(t.shape[0], *[1] * (len(shape) - t.dim()), *t.shape[1:]).expand(shape)
 
 
-def _compiled_vjp(labels, y, w, grad, need_w):
-    """:func:`isotree._blocks.block_vjp` in one compiled pass (first-order CPU backward)."""
-    n = y.shape[-1]
-
-    def rows(t):
-        return t.detach().reshape(-1, n).contiguous().numpy()
-
-    g = rows(grad.to(y.dtype))
-    w_rows = torch.ones(1, n, dtype=y.dtype).numpy() if w is None else rows(w)
-    grad_y = np.empty_like(g)
-    grad_w = np.empty_like(g) if need_w else np.empty((g.shape[0], 0), dtype=g.dtype)
-    kernel = block_vjp_rows if g.size > 1_000_000 else block_vjp_rows_serial
-    kernel(g, rows(labels), w_rows, rows(y), grad_y, grad_w)
-    grad_y = torch.from_numpy(grad_y).reshape(y.shape)
-    return grad_y, torch.from_numpy(grad_w).reshape(y.shape) if need_w else None
+def _batched_shape(info, y, y_dim):
+    return (info.batch_size, *(y.shape if y_dim is None else y.movedim(y_dim, 0).shape[1:]))
 
 
-def _full(w, y):
-    return torch.ones_like(y) if w is None else w.expand(y.shape)
+def _vmap_solver(op, aux_shape):
+    def rule(info, in_dims, y, w, aux, *options):
+        y_dim, w_dim, aux_dim = in_dims[:3]
+        if any(d is not None for d in in_dims[3:]):
+            raise ValueError("only tensors can be batched")
+        shape = _batched_shape(info, y, y_dim)
+        y = _batch_first(y, y_dim, shape)
+        if w is not None:
+            w = _batch_first(w, w_dim, shape)
+        if aux is not None:
+            aux = _batch_first(aux, aux_dim, aux_shape(shape, options))
+        fit, labels, groups = op(y, w, aux, *options)
+        return (fit, labels, groups), (0, 0, 0 if groups.shape == fit.shape else None)
+
+    op.register_vmap(rule)
 
 
-def _needs_derivative(*tensors):
-    """Autograd, forward AD or a torch.func transform is watching one of ``tensors``."""
-    tensors = [t for t in tensors if isinstance(t, torch.Tensor)]
+
+
+def _roots_shape(shape, axis):
+    axis %= len(shape)
+    return shape[:axis] + shape[axis + 1:]
+
+
+_vmap_solver(_chain_op, lambda shape, options: shape)
+_vmap_solver(_star_op, lambda shape, options: _roots_shape(shape, options[1]))
+
+
+def _tree_vmap(info, in_dims, y, w, parent, *options):
+    y_dim, w_dim, parent_dim = in_dims[:3]
+    if parent_dim is not None:
+        raise ValueError("parent cannot be batched by torch.func.vmap")
+    shape = _batched_shape(info, y, y_dim)
+    y = _batch_first(y, y_dim, shape)
+    w = None if w is None else _batch_first(w, w_dim, shape)
+    return _tree_op(y, w, parent, *options), (0, 0, None)
+
+
+_tree_op.register_vmap(_tree_vmap)
+
+
+def _logits_vmap(info, in_dims, logits, mass, method, n_iter, blocks):
+    z_dim, m_dim = in_dims[:2]
+    shape = _batched_shape(info, logits, z_dim)
+    out = _logits_op(_batch_first(logits, z_dim, shape), _batch_first(mass, m_dim, shape),
+                     method, n_iter, blocks)
+    exact = method == "exact"
+    return out, (0, 0 if exact else None, None)
+
+
+_logits_op.register_vmap(_logits_vmap)
+
+
+def _block_vjp_vmap(info, in_dims, grad, labels, y, w, need_w):
+    shape = _batched_shape(info, y, in_dims[2])
+    grad, labels, y = (_batch_first(t, d, shape) for t, d in zip((grad, labels, y), in_dims))
+    w = None if w is None else _batch_first(w, in_dims[3], shape)
+    grad_y, grad_w = _block_vjp_op(grad, labels, y, w, need_w)
+    return (grad_y, grad_w), (0, 0 if need_w else None)
+
+
+_block_vjp_op.register_vmap(_block_vjp_vmap)
+
+
+# --- validated trees, handed to the tree operator as tensors ----------------------------------
+
+_TREES = collections.OrderedDict()  # data pointer of a parent tensor -> (tensor, Tree)
+_TREES_KEPT = 32
+
+
+def _tree_tensor(tree):
+    """The parent array of a validated Tree as an int64 tensor, remembered with the Tree so
+    that the operator does not validate it again."""
+    for tensor, known_tree in _TREES.values():
+        if known_tree is tree:
+            return tensor
+    with torch._C._DisableFuncTorch():  # a plain tensor, even inside torch.func transforms
+        tensor = torch.from_numpy(tree.parent.copy())
+    _TREES[tensor.data_ptr()] = (tensor, tree)
+    while len(_TREES) > _TREES_KEPT:
+        _TREES.popitem(last=False)
+    return tensor
+
+
+def _tree_of(parent):
+    """The Tree of a parent tensor: the remembered one while its tensor lives (its memory
+    cannot be another's), else validated anew."""
+    kept = _TREES.get(parent.data_ptr())
+    if kept is not None and kept[0].numel() == parent.numel() and \
+            kept[0].device == parent.device:
+        return kept[1]
+    return Tree(parent.detach().cpu().numpy())
+
+
+# --- the autograd.Function for forward mode and torch.func transforms -------------------------
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Call:
+    """One operator call with its options bound: ``self(y, w, aux)`` runs it."""
+
+    op: object  # op(y, w, *aux, axis) -> (fit, labels, groups)
+    axis: int  # negative: a vmapped axis put first keeps it
+    tertiary: bool = False
+    aux_batch: bool = False  # aux has the batch shape of y (roots), not y's shape
+
+    def __call__(self, y, w, aux):
+        return self.op(y, w, *aux, self.axis)
+
+
+class _Solve(torch.autograd.Function):
+    """The operator with a forward-mode derivative (``jvp``) and a vmap rule, for eager
+    calls that a derivative watches (the operator's registered derivative has no forward
+    mode, which forward-mode AD and ``torch.func.jvp``/``jacfwd``/``hessian`` need)."""
+
+    @staticmethod
+    def forward(y, w, aux, call):
+        return call(y, w, aux)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        y, w, _, call = inputs
+        _, labels, groups = output
+        ctx.mark_non_differentiable(labels, groups)
+        ctx.save_for_backward(y, w, labels, groups)
+        ctx.save_for_forward(y, w, labels, groups)
+        ctx.call = call
+
+    @staticmethod
+    def backward(ctx, grad, _labels, _groups):
+        y, w, labels, groups = ctx.saved_tensors
+        need_y, need_w = ctx.needs_input_grad[:2]
+        grad_y, grad_w = _vjp(ctx.call.axis, ctx.call.tertiary, y, w, labels, groups, grad,
+                              bool(need_w and w is not None))
+        return grad_y if need_y else None, grad_w, None, None
+
+    @staticmethod
+    def jvp(ctx, t_y, t_w, _aux, _call):
+        y, w, labels, groups = ctx.saved_tensors
+        call = ctx.call
+        return _jvp(call.axis, call.tertiary, y, w, labels, groups, t_y, t_w), None, None
+
+    @staticmethod
+    def vmap(info, in_dims, y, w, aux, call):
+        y_dim, w_dim, aux_dims, _ = in_dims
+        shape = _batched_shape(info, y, y_dim)
+        y = _batch_first(y, y_dim, shape)
+        if w is not None:
+            w = _batch_first(w, w_dim, shape)
+        aux_shape = _roots_shape(shape, call.axis) if call.aux_batch else shape
+        aux = tuple(_batch_first(a, d, aux_shape) for a, d in zip(aux, aux_dims))
+        out = _Solve.apply(y, w, aux, call)
+        return out, (0, 0, 0 if call.tertiary else None)
+
+
+def _watched(*tensors):
+    """Eager mode with a derivative watching: autograd, forward-mode AD or a torch.func
+    transform (under torch.compile the operator and its registered derivative serve)."""
+    if torch.compiler.is_compiling():
+        return False
+    tensors = [t for t in tensors if isinstance(t, Tensor)]
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         return True
-    if forward_ad._current_level >= 0:
-        return True
-    return _functorch_wrapped(*tensors)
+    return forward_ad._current_level >= 0 or _functorch_wrapped(*tensors)
 
 
-def _functorch_wrapped(*tensors):
-    """A tensor of a torch.func transform (or of the legacy vmap of gradcheck)."""
-    functorch = torch._C._functorch
-    return any(isinstance(t, torch.Tensor) and (functorch.is_functorch_wrapped_tensor(t)
-                                                or functorch.is_legacy_batchedtensor(t))
-               for t in tensors)
+def _apply(call, y, w, aux=()):
+    """The fit of ``call`` (the Function when a derivative watches, else the operator)."""
+    if _watched(y, w, *aux):
+        return _Solve.apply(y, w, aux, call)[0]
+    return call(y, w, aux)[0]
 
 
-def _host_option(value, name):
-    """``parent`` and ``root`` shape the problem and are read on the host: not batchable."""
-    if _functorch_wrapped(value):
-        raise ValueError(f"{name} cannot be batched by torch.func.vmap or be differentiated: "
-                         f"it is read on the host when the problem is set up; pass one "
-                         f"{name} for the batch (root: an integer tensor of the batch shape)")
-
+# --- the public functions ---------------------------------------------------------------------
 
 def _compute_dtype(t):
     if t.dtype in (torch.float16, torch.bfloat16):
@@ -146,41 +443,35 @@ def _compute_dtype(t):
     return t.dtype if t.is_floating_point() else torch.float64
 
 
-@torch.compiler.disable  # NumPy and Numba inside: torch.compile runs it eagerly (a graph break)
-def _solve(problem, y, weights):
-    """Shared body of the solvers: layout, dtype, the Function (or a plain solve), bounds."""
-    y = torch.as_tensor(y)
-    dtype, compute = y.dtype, _compute_dtype(y)
+def _real_tensor(a, name, device=None):
+    """``a`` as a real tensor (complex refused, by name)."""
+    t = a if isinstance(a, Tensor) else torch.as_tensor(np.asarray(a), device=device)
+    if t.is_complex():
+        raise TypeError(f"{name} must be real; got complex dtype {t.dtype}")
+    return t
+
+
+def _values(t, name="y"):
+    """A real tensor of at least one dimension."""
+    t = _real_tensor(t, name)
+    if t.dim() == 0:
+        raise ValueError(f"{name} must have at least one dimension; got a scalar")
+    return t
+
+
+def _run(problem, op, y, weights, aux=(), aux_batch=False):
+    """Shared body of the solvers: dtype, weights, the operator, bounds."""
+    dtype = y.dtype
+    compute = _compute_dtype(y)
     y = y.to(compute)
+    w = None
     if weights is not None:
-        weights = torch.as_tensor(weights, device=y.device).to(compute)
-    ndim = y.dim()
-    # The public solver validates too, but in the moved layout: check where the caller's
-    # indices hold (CPU tensors only; on a GPU the public solver's check is the one).
-    if not problem.axis_is_last(ndim) and y.device.type == "cpu" and \
-            not _functorch_wrapped(y, weights):
-        ad.check_host_values(y.detach().numpy(),
-                             None if weights is None else weights.detach().numpy(), problem.axis)
-    y_last = problem.moved(y, ndim)
-    if weights is not None and weights.dim() == ndim > 1:
-        weights = problem.moved(weights, ndim)
-    aux = tuple(torch.as_tensor(a, device=y.device) for a in problem.aux)
-    if _needs_derivative(y, weights, *aux):
-        fit = _Solve.apply(y_last, weights, problem, aux)[0]
-    else:
-        fit = problem.solve(y_last, weights, *aux, return_blocks=False)
-    if problem.y_min is not None or problem.y_max is not None:
+        w = _real_tensor(weights, "weights", y.device).to(device=y.device, dtype=compute)
+    call = _Call(op, problem.axis, problem.tertiary, aux_batch)
+    fit = _apply(call, y, w, aux)
+    if problem.bounded:
         fit = fit.clamp(problem.y_min, problem.y_max)
-    fit = problem.restored(fit, ndim)
     return fit if fit.dtype == dtype or not dtype.is_floating_point else fit.to(dtype)
-
-
-def _as_tensor(a):
-    return a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a))
-
-
-def _host_like(a):
-    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a
 
 
 def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="primary",
@@ -212,10 +503,16 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
     >>> y.grad.tolist()   # entries 1 and 2 form one block: each gets half
     [0.0, 0.5, 0.5, 0.0]
     """
-    problem = ad.chain(torch.as_tensor(y).dim(), x=x, increasing=increasing, ties=ties,
-                       y_min=y_min, y_max=y_max, axis=axis, blocks=blocks,
-                       to_array=_as_tensor)
-    return _solve(problem, y, weights)
+    y = _values(y)
+    problem = ad.chain(y.dim(), has_x=x is not None, increasing=increasing, ties=ties,
+                       y_min=y_min, y_max=y_max, axis=axis, blocks=blocks)
+    increasing, ties, blocks = problem.options.increasing, problem.options.ties, problem.blocks
+    if x is None:
+        return _run(problem, lambda y, w, axis: _chain_op(y, w, None, increasing, ties, axis,
+                                                          blocks), y, weights)
+    x = _real_tensor(x, "x", y.device).to(y.device)
+    return _run(problem, lambda y, w, x, axis: _chain_op(y, w, x, increasing, ties, axis,
+                                                         blocks), y, weights, (x,))
 
 
 def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-1,
@@ -243,9 +540,12 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-
     [1.0, 1.0, 1.0]
     """
     _host_option(parent, "parent")
-    problem = ad.tree(torch.as_tensor(y).dim(), parent, increasing=increasing, axis=axis,
-                      blocks=blocks)
-    return _solve(problem, y, weights)
+    y = _values(y)
+    problem = ad.tree(y.dim(), parent, increasing=increasing, axis=axis, blocks=blocks)
+    parent_tensor = _tree_tensor(problem.tree).to(y.device)
+    increasing = problem.options.increasing
+    return _run(problem, lambda y, w, axis: _tree_op(y, w, parent_tensor, increasing, axis,
+                                                     problem.blocks), y, weights)
 
 
 def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-1,
@@ -270,9 +570,42 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
     [4.0, 4.0, 6.5, 4.0]
     """
     _host_option(root, "root")
-    problem = ad.star(tuple(torch.as_tensor(y).shape), root, increasing=increasing,
-                      axis=axis, blocks=blocks, to_array=torch.as_tensor)
-    return _solve(problem, y, weights)
+    y = _values(y)
+    problem = ad.star(y.dim(), increasing=increasing, axis=axis, blocks=blocks)
+    roots = torch.from_numpy(ad.roots(tuple(y.shape), problem.axis, root)).to(y.device)
+    increasing = problem.options.increasing
+    return _run(problem, lambda y, w, roots, axis: _star_op(y, w, roots, increasing, axis,
+                                                            problem.blocks),
+                y, weights, (roots,), aux_batch=True)
+
+
+def _host_option(value, name):
+    """``parent`` and ``root`` shape the problem and are read on the host: not batchable."""
+    if _functorch_wrapped(value):
+        raise ValueError(f"{name} cannot be batched by torch.func.vmap or be differentiated: "
+                         f"it is read on the host when the problem is set up; pass one "
+                         f"{name} for the batch (root: an integer tensor of the batch shape)")
+
+
+def _mass(mass, logits, dtype):
+    """The hard-label mass as a tensor of the logits' shape (integer labels: one-hot)."""
+    mass = _real_tensor(mass, "mass", logits.device).to(logits.device)
+    return ad.hard_label_mass(_bx, mass, tuple(logits.shape), dtype,
+                              check=not torch.compiler.is_compiling())
+
+
+def _fit_logits(logits, mass, options, blocks="solver"):
+    """Validated logits and mass (mass already of the logits' shape) through the operator."""
+    dtype = logits.dtype
+    z = logits.to(_compute_dtype(logits))
+    if options.method == "exact":
+        fit = _apply(_Call(lambda z, w, mass, axis: _logits_op(z, mass, "exact", 0, blocks),
+                           -1), z, None, (mass,))
+    else:
+        if _watched(z):
+            raise ad.not_differentiable(options.method)
+        fit = _logits_op(z, mass, options.method, options.n_iter, blocks)[0]
+    return fit if fit.dtype == dtype else fit.to(dtype)
 
 
 def isotonic_logits(logits, mass, *, method="exact", n_iter=None, blocks="solver"):
@@ -300,28 +633,16 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, blocks="solver
     >>> fit.detach().tolist()
     [[1.5, 1.5, 0.0]]
     """
-    logits = torch.as_tensor(logits)
-    mass = ad.hard_label_mass(xp, torch.as_tensor(_host_like(mass) if not isinstance(
-        mass, torch.Tensor) else mass, device=logits.device), tuple(logits.shape),
-        torch.float64, logits.device)
-    problem, method, n_iter = ad.logits(method, n_iter, blocks, mass)
-    if method == "exact":
-        return _solve(problem, logits, None)
-    if _needs_derivative(logits):
-        raise ad.not_differentiable(method)
-    fit = _ida.isotonic_logits(logits.to(_compute_dtype(logits)), mass, method=method,
-                               n_iter=n_iter)
-    return fit.to(logits.dtype)
+    logits = _values(logits, "logits")
+    problem = ad.logits(method, n_iter, blocks)
+    mass = _mass(mass, logits, torch.float64)
+    return _fit_logits(logits, mass, problem.options, problem.blocks)
 
 
 def _kd_inputs(student_logits, mass):
-    student = torch.as_tensor(student_logits)
+    student = _values(student_logits, "student_logits")
     student = student.to(_compute_dtype(student))
-    if not isinstance(mass, torch.Tensor):
-        mass = torch.as_tensor(_host_like(mass))
-    mass = ad.hard_label_mass(xp, mass.to(student.device), tuple(student.shape),
-                              student.dtype, student.device)
-    return student, mass
+    return student, _mass(mass, student, student.dtype)
 
 
 def kd_penalty(student_logits, mass):
@@ -347,7 +668,7 @@ def kd_penalty(student_logits, mass):
     0.4
     """
     student, mass = _kd_inputs(student_logits, mass)
-    return _kd.kd_penalty(xp, student, mass, torch.Tensor.detach)
+    return _kd.kd_penalty(_bx, student, mass)
 
 
 def kd_loss(student_logits, teacher_logits, mass, *, temperature=4.0, alpha=0.9, ida="exact",
@@ -399,13 +720,16 @@ def kd_loss(student_logits, teacher_logits, mass, *, temperature=4.0, alpha=0.9,
     >>> round(loss.item(), 4), student.grad.shape
     (0.6496, torch.Size([2, 3]))
     """
-    temperature, alpha, sigma, n_iter = _kd.check_options(temperature, alpha, sigma, ida,
-                                                          n_iter, reduction)
+    options = _kd.check_options(temperature, alpha, sigma, ida, n_iter, reduction)
     student, mass = _kd_inputs(student_logits, mass)
-    teacher = torch.as_tensor(teacher_logits).to(student.dtype)
-    return _kd.kd_loss(xp, student, teacher, mass, ida=ida, n_iter=n_iter,
-                       fit_teacher=isotonic_logits, temperature=temperature, alpha=alpha,
-                       sigma=sigma, reduction=reduction, stop_gradient=torch.Tensor.detach)
+    teacher = _values(teacher_logits, "teacher_logits").to(student.dtype).detach()
+    if tuple(teacher.shape) != tuple(student.shape):
+        raise ValueError(f"teacher_logits must have the shape of student_logits "
+                         f"{tuple(student.shape)}; got {tuple(teacher.shape)}")
+    if options.teacher is not None:
+        teacher = _fit_logits(teacher, mass, options.teacher)
+    return _kd.kd_loss(_bx, student, teacher, mass, options)
+
 
 for _function in (isotonic_regression, tree_isotonic_regression, star_isotonic_regression,
                   isotonic_logits):

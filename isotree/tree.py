@@ -1,6 +1,9 @@
 """A rooted tree or forest given by parent pointers, validated once for repeated solves."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validate import check_parent
 
@@ -30,6 +33,13 @@ class Tree:
         A depth-first preorder: parents before children, every subtree a contiguous run.
         The solvers renumber the nodes in this order, which keeps each subtree's data
         together in memory (several times faster on large random trees).
+    preorder_parent : ndarray of int64, shape (n,)
+        The parent array in the numbering of `order`: node ``order[k]`` is numbered ``k``,
+        and ``preorder_parent[k] < k`` for every non-root.
+    kind : {"star", "path", "tree"}
+        ``"star"``: one root and every other node its child; ``"path"``: one root and at
+        most one child per node; ``"tree"``: anything else. Stars and paths are solved by
+        the linear-time star and chain solvers.
 
     Raises
     ------
@@ -47,9 +57,9 @@ class Tree:
     (4, [0], [0, 1, 3, 2])
     """
 
-    __slots__ = ("parent", "order", "roots", "_visit_parent", "_kind")
+    __slots__ = ("parent", "order", "roots", "preorder_parent", "kind")
 
-    def __init__(self, parent):
+    def __init__(self, parent: ArrayLike | Tree):
         if isinstance(parent, Tree):  # already validated: share its read-only arrays
             for name in self.__slots__:
                 setattr(self, name, getattr(parent, name))
@@ -57,18 +67,17 @@ class Tree:
         self.parent, self.order = check_parent(parent)
         self.roots = np.flatnonzero(self.parent == -1)
         self.roots.flags.writeable = False
-        # The parent array in the visiting order's numbering: new_parent[k] < k for every k.
         position = np.empty_like(self.order)
         position[self.order] = np.arange(self.n_nodes)
-        visit_parent = self.parent[self.order]
-        has_parent = visit_parent >= 0
-        visit_parent[has_parent] = position[visit_parent[has_parent]]
-        visit_parent.flags.writeable = False
-        self._visit_parent = visit_parent
-        self._kind = _kind(self.parent, self.roots)
+        preorder_parent = self.parent[self.order]
+        has_parent = preorder_parent >= 0
+        preorder_parent[has_parent] = position[preorder_parent[has_parent]]
+        preorder_parent.flags.writeable = False
+        self.preorder_parent = preorder_parent
+        self.kind = _kind(self.parent, self.roots)
 
     @property
-    def n_nodes(self):
+    def n_nodes(self) -> int:
         """Number of nodes."""
         return self.parent.shape[0]
 

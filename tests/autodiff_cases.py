@@ -8,8 +8,8 @@ derivative code.
 """
 
 import dataclasses
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Callable
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -20,7 +20,6 @@ from isotree.ida import mixup_mass
 from isotree.testing import qp_isotonic
 
 from .strategies import make_parent, relabel
-
 
 # The NumPy-level solvers under the adapters' names (for the cases without an oracle).
 NUMPY = SimpleNamespace(isotonic_regression=isotree.isotonic_regression,

@@ -43,7 +43,8 @@ def test_literal_cases():
     np.testing.assert_allclose(isotree.isotonic_regression([1, 3, 2, 4, 3.5]),
                                [1, 2.5, 2.5, 3.75, 3.75])
     # Weighted: (3*1 + 1*4) / 4 pooled.
-    np.testing.assert_allclose(isotree.isotonic_regression([4.0, 1.0], weights=[1.0, 3.0]), [1.75, 1.75])
+    np.testing.assert_allclose(isotree.isotonic_regression([4.0, 1.0], weights=[1.0, 3.0]),
+                               [1.75, 1.75])
     np.testing.assert_allclose(isotree.isotonic_regression([1.0, 4.0], increasing=False),
                                [2.5, 2.5])
 
@@ -94,8 +95,8 @@ def test_properties(data, n):
                                atol=1e-12 * scale)
     np.testing.assert_allclose(np.sum(w_arr * fit), np.sum(w_arr * y), rtol=1e-9,
                                atol=1e-9 * scale * w_arr.sum())
-    np.testing.assert_allclose(isotree.isotonic_regression(3.0 * y - 2.0, weights=w), 3.0 * fit - 2.0,
-                               rtol=1e-9, atol=1e-9 * scale)
+    np.testing.assert_allclose(isotree.isotonic_regression(3.0 * y - 2.0, weights=w),
+                               3.0 * fit - 2.0, rtol=1e-9, atol=1e-9 * scale)
     np.testing.assert_allclose(isotree.isotonic_regression(-y, weights=w, increasing=False), -fit,
                                rtol=1e-12, atol=1e-12 * scale)
 

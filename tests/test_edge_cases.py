@@ -5,14 +5,14 @@ Each test names the item it pins. Tests of the ``isotree`` command live in test_
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import isotree
 from isotree.ida import isotonic_logits, mixup_mass, order_violations
 from isotree.testing import qp_isotonic
 
 from .strategies import extreme_values, extreme_weights, mixed_scale_batches
-
 
 # Item 4: an option with no effect in the call is an error, not silently ignored.
 

@@ -16,13 +16,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import isotree
 from isotree.ida import isotonic_logits, mixup_mass
 
-from .test_array_api import (adversarial_chains, assert_blocks_are_means,
-                             assert_matches_oracle, chain_edges, ida_batch, star_edges)
-from .test_ida import mass_edges
+from .strategies import examples, extreme_values, extreme_weights
+from .test_backends import (
+    LIGHT_ROOT,
+    SUBNORMAL_WEIGHTS,
+    adversarial_chains,
+    assert_blocks_are_means,
+    assert_matches_oracle,
+    chain_edges,
+    ida_batch,
+    star_edges,
+)
+from .test_ida import mass_edges, mixed_batches
 
 array_api_compat = pytest.importorskip("array_api_compat")
 
@@ -54,18 +65,19 @@ GPU = _real_gpu_library()
 
 
 def _kernel_backend():
-    """(xp, to_device, threads): NumPy under the simulator (small thread blocks, the
+    """(bridge, to_device, threads): NumPy under the simulator (small thread blocks, the
     simulator is slow), else the GPU library."""
+    from isotree._bridge import NUMPY, known
+
     if SIMULATOR:
-        return array_api_compat.array_namespace(np.empty(0)), np.asarray, 8
+        return NUMPY, np.asarray, 8
     if GPU == "torch":
         import torch
 
-        return (array_api_compat.array_namespace(torch.empty(0)),
-                lambda a: torch.as_tensor(a, device="cuda"), None)
+        return known("torch"), lambda a: torch.as_tensor(a, device="cuda"), None
     import cupy
 
-    return array_api_compat.array_namespace(cupy.empty(0)), cupy.asarray, None
+    return known("cupy"), cupy.asarray, None
 
 
 def _kernels_launch():
@@ -73,9 +85,38 @@ def _kernels_launch():
         return True
     if not GPU:
         return False
-    from isotree._xp import api
+    from isotree._cuda import solve
 
-    return api._numba_cuda_ready()
+    return solve.numba_cuda_ready()
+
+
+class _Kernels:
+    """The CUDA solvers of :mod:`isotree._cuda.solve` with the public functions' options."""
+
+    @staticmethod
+    def chain_on_kernels(bridge, y, w, x, increasing, ties, y_min, y_max, axis, blocks):
+        from isotree import _options as opt
+        from isotree._cuda import solve
+
+        options = opt.chain(has_x=x is not None, increasing=increasing, ties=ties,
+                            y_min=y_min, y_max=y_max, axis=axis, return_blocks=blocks)
+        return solve.chain(bridge, options, y, w, x)
+
+    @staticmethod
+    def star_on_kernels(bridge, y, root, w, increasing, axis, blocks, threads=None):
+        from isotree import _options as opt
+        from isotree._cuda import solve
+
+        options = opt.star(increasing=increasing, axis=axis, return_blocks=blocks)
+        return solve.star(bridge, options, y, root, w, threads)
+
+    @staticmethod
+    def logits_on_kernels(bridge, z, mass, method, n_iter, blocks, threads=None):
+        from isotree import _options as opt
+        from isotree._cuda import solve
+
+        options = opt.logits(method=method, n_iter=n_iter, return_blocks=blocks)
+        return solve.logits(bridge, options, z, mass, threads)
 
 
 needs_kernels = pytest.mark.skipif(
@@ -86,16 +127,14 @@ needs_kernels = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def kernels():
-    from isotree._xp import api
-
-    xp, to_device, threads = _kernel_backend()
-    return api, xp, to_device, threads
+    bridge, to_device, threads = _kernel_backend()
+    return _Kernels, bridge, to_device, threads
 
 
 def host(a):
-    from isotree._xp.common import to_host
+    from isotree._bridge import bridge_of
 
-    return a if isinstance(a, np.ndarray) else to_host(a)
+    return a if isinstance(a, np.ndarray) else bridge_of(a).to_host(a)
 
 
 @needs_kernels
@@ -178,9 +217,12 @@ def test_predictor_kernel(kernels):
         np.testing.assert_allclose(host(fit), isotree.isotonic_regression(
             y, weights=w, x=x, increasing=increasing), rtol=1e-12, atol=0)
         assert_blocks_are_means(host(fit), host(blocks), y, w)
-    with pytest.raises(NotImplementedError, match="ties='secondary'"):
-        api.chain_on_kernels(xp, dev(y), None, dev(x), True, "secondary", None, None, -1,
-                             False)
+    # Secondary and tertiary ties have no kernel: such calls go through the host.
+    from isotree import _options as opt
+    from isotree._cuda import solve
+
+    secondary = opt.chain(has_x=True, ties="secondary")
+    assert not solve.solves("chain", secondary, xp, (dev(y), None, dev(x)))
 
 
 @needs_kernels
@@ -283,6 +325,61 @@ def test_empty_and_shapes(kernels):
     np.testing.assert_array_equal(host(blocks), expected_blocks)
 
 
+@needs_kernels
+def test_the_once_drifting_cases_on_the_kernels(kernels):
+    api, xp, dev, threads = kernels
+    y, w = SUBNORMAL_WEIGHTS
+    for increasing in (True, False):
+        np.testing.assert_array_equal(
+            host(api.chain_on_kernels(xp, dev(y), dev(w), None, increasing, "primary", None,
+                                      None, -1, False)),
+            isotree.isotonic_regression(y, weights=w, increasing=increasing))
+    y, root, w = LIGHT_ROOT
+    for split in (False, True):
+        from isotree._cuda import launch
+
+        fit, blocks = launch.star(xp, dev(y), dev(w[None]), dev(np.array([root])), -1.0, True,
+                                  threads=threads, split=split, chunk=2)
+        np.testing.assert_array_equal(host(fit), [[2.0, -1.0, -1.0]])
+        np.testing.assert_array_equal(host(blocks), [[0, 1, 1]])
+
+
+@needs_kernels
+@given(data=st.data())
+@settings(max_examples=examples(10), deadline=None)
+def test_kernels_agree_with_the_host_on_extreme_inputs(kernels, data):
+    api, xp, dev, threads = kernels
+    n = data.draw(st.integers(1, 8))
+    y = np.stack([data.draw(extreme_values(n)) for _ in range(2)])
+    w = data.draw(extreme_weights(n))
+    cw = None if w is None else dev(w)
+    increasing = data.draw(st.booleans())
+    fit, blocks = api.chain_on_kernels(xp, dev(y), cw, None, increasing, "primary", None,
+                                       None, -1, True)
+    expected, expected_blocks = isotree.isotonic_regression(y, weights=w,
+                                                            increasing=increasing,
+                                                            return_blocks=True)
+    np.testing.assert_allclose(host(fit), expected, rtol=1e-12, atol=0)
+    root = data.draw(st.integers(0, n - 1))
+    fit = api.star_on_kernels(xp, dev(y), root, cw, increasing, -1, False, threads)
+    np.testing.assert_allclose(host(fit), isotree.star_isotonic_regression(
+        y, root, weights=w, increasing=increasing), rtol=1e-12, atol=0)
+
+
+@needs_kernels
+@given(mixed_batches(max_rows=3, max_classes=8))
+@settings(max_examples=examples(10), deadline=None)
+def test_ida_kernels_agree_with_the_host(kernels, batch):
+    api, xp, dev, threads = kernels
+    logits, mass = batch
+    for method, n_iter in (("exact", None), ("approx", 0), ("approx", 2)):
+        fit = api.logits_on_kernels(xp, dev(logits), dev(mass), method, n_iter, False,
+                                    threads)
+        np.testing.assert_allclose(host(fit), isotonic_logits(logits, mass, method=method,
+                                                              n_iter=n_iter),
+                                   rtol=1e-12, atol=1e-12 * np.abs(logits).max())
+
+
 def test_kernels_under_the_cuda_simulator():
     """Run this module's kernel tests under Numba's CUDA simulator, in a fresh process."""
     if SIMULATOR:
@@ -319,9 +416,9 @@ def _signatures():
         yield "star_kernel", (rows(dt), rows(f64), types.Array(i64, 1, "A"), f64, rows(dt),
                               rows(i64))
         vec = types.Array(i64, 1, "A")
-        yield "star_extremes_kernel", (rows(dt), rows(f64), rows(f64), rows(f64))
+        yield "star_extremes_kernel", (rows(dt), rows(f64), rows(f64), rows(f64), rows(f64))
         yield "star_start_kernel", (rows(dt), rows(f64), vec, f64, rows(f64), rows(f64),
-                                    rows(f64))
+                                    rows(f64), rows(f64))
         yield "star_partials_kernel", (rows(dt), rows(f64), vec, f64, rows(f64), rows(f64),
                                        rows(f64), rows(f64))
         yield "star_step_kernel", (rows(f64), rows(f64), rows(f64), rows(f64),

@@ -10,8 +10,7 @@ import isotree  # noqa: E402
 import isotree.jax as ijax  # noqa: E402
 from isotree.ida import isotonic_logits, mixup_mass  # noqa: E402
 
-from .autodiff_cases import (CASES, IDS, kd_problem, kd_reference, merged_jacobian,  # noqa
-                             oracle_jacobian)
+from .autodiff_cases import CASES, IDS, kd_problem, kd_reference, merged_jacobian, oracle_jacobian  # noqa
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -196,7 +195,7 @@ def test_errors_outside_jit_nan_inside_and_no_silent_zero_derivative():
         ijax.tree_isotonic_regression(jnp.zeros(3), [-1, 2, 1])
     with pytest.raises(ValueError, match=r"mass must be >= 0"):
         ijax.isotonic_logits(jnp.zeros((1, 3)), jnp.array([[1.0, -1.0, 0.0]]))
-    with pytest.raises(ValueError, match="ties='tertiary' has no effect without x"):
+    with pytest.raises(ValueError, match="ties='tertiary' needs a predictor x"):
         ijax.isotonic_regression(jnp.zeros(3), ties="tertiary")
     with pytest.raises(ValueError, match="blocks must be one of"):
         ijax.star_isotonic_regression(jnp.zeros(3), blocks="solver_blocks")

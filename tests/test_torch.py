@@ -1,16 +1,17 @@
+import warnings
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-import isotree  # noqa: E402
-import isotree.torch as itorch  # noqa: E402
-from isotree._requires_grad import warn_if_requires_grad  # noqa: E402
-from isotree.ida import isotonic_logits, mixup_mass  # noqa: E402
 from torch.autograd import forward_ad  # noqa: E402
 
-from .autodiff_cases import (CASES, IDS, kd_problem, kd_reference, merged_jacobian,  # noqa
-                             oracle_jacobian)
+import isotree  # noqa: E402
+import isotree.torch as itorch  # noqa: E402
+from isotree.ida import isotonic_logits, mixup_mass  # noqa: E402
+
+from .autodiff_cases import CASES, IDS, kd_problem, kd_reference, merged_jacobian, oracle_jacobian  # noqa
 
 
 def tensor(a, grad=False):
@@ -223,7 +224,7 @@ def test_options_checks_and_errors_match_the_numpy_level():
         itorch.star_isotonic_regression(y.detach().reshape(3, 1), axis=0)
     with pytest.raises(ValueError, match=r"weights must be > 0"):
         itorch.tree_isotonic_regression(tensor([1.0, 2.0]), [-1, 0], weights=[1.0, -1.0])
-    with pytest.raises(ValueError, match="ties='secondary' has no effect without x"):
+    with pytest.raises(ValueError, match="ties='secondary' needs a predictor x"):
         itorch.isotonic_regression(tensor([1.0, 2.0]), ties="secondary")
     with pytest.raises(ValueError, match="blocks must be one of"):
         itorch.isotonic_regression(tensor([1.0, 2.0]), blocks="equal")
@@ -262,13 +263,17 @@ def test_integer_hard_labels_are_a_one_hot_mass():
     torch.testing.assert_close(itorch.kd_penalty(z, labels), itorch.kd_penalty(z, one_hot))
 
 
-def test_numpy_level_warns_for_a_tensor_that_requires_grad():
+def test_numpy_level_warns_only_when_a_gradient_is_expected():
     y = tensor([1.0, 0.0], True)
     with pytest.warns(UserWarning, match="use isotree.torch.isotonic_regression"):
-        warn_if_requires_grad("isotonic_regression", y, None)
-    with torch.no_grad():
-        warn_if_requires_grad("isotonic_regression", y, None)  # no gradient expected
-    warn_if_requires_grad("isotonic_regression", y.detach(), np.ones(2))
+        isotree.isotonic_regression(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with torch.no_grad():
+            isotree.isotonic_regression(y)  # no gradient expected
+        isotree.isotonic_regression(y.detach(), weights=np.ones(2))
+    with pytest.warns(UserWarning, match="has no differentiable version"):
+        isotree.kkt_violation(y, y, [-1, 0])
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32,

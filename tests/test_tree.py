@@ -54,7 +54,8 @@ def test_properties(data, parent):
     np.testing.assert_allclose(
         isotree.tree_isotonic_regression(2.0 * y + 7.0, parent, weights=w), 2.0 * fit + 7.0,
         rtol=1e-9, atol=1e-9 * scale)
-    np.testing.assert_allclose(isotree.tree_isotonic_regression(-y, parent, weights=w, increasing=False),
+    np.testing.assert_allclose(isotree.tree_isotonic_regression(-y, parent, weights=w,
+                                                                increasing=False),
                                -fit, rtol=1e-12, atol=1e-12 * scale)
     # Mass is preserved in every tree of the forest.
     roots = np.flatnonzero(parent == -1)
@@ -67,7 +68,8 @@ def test_properties(data, parent):
                                    rtol=1e-9, atol=1e-9 * scale * w_arr.sum())
     # Relabelling the nodes relabels the fit.
     perm = np.random.default_rng(n).permutation(n)
-    fit_relabelled = isotree.tree_isotonic_regression(y[perm], relabel(parent, perm), weights=w_arr[perm])
+    fit_relabelled = isotree.tree_isotonic_regression(y[perm], relabel(parent, perm),
+                                                      weights=w_arr[perm])
     np.testing.assert_allclose(fit_relabelled, fit[perm], rtol=1e-12, atol=1e-12 * scale)
 
 

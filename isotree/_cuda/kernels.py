@@ -24,40 +24,38 @@ Algorithms (the same as the host kernels, in :mod:`isotree._numba`):
   with more take the sorted-order kernel, fed by the array library's sort.
 
 Shared-memory reductions need a power-of-two block of at most ``THREADS`` threads.
+
+The star's variable fixing (here and in IDA) keeps, besides the threshold t, the threshold
+whose pooled set produced it: t only rises in exact arithmetic, so a step whose rounded t
+falls ends the iteration with the previous t and its set (a leaf whose value t rounds onto
+would otherwise leave the set and drag t back down, e.g. beside a very light root).
 """
 
 import math
 
 from numba import cuda, float64, int32
 
+from .._numba.scaling import row_shifts
+
 THREADS = 256  # the largest thread block the shared reduction buffers hold
 SLOTS = 32  # IDA entries above the lowest mass level handled in shared memory
-_MAX_EXPONENT = 1000  # as isotree._validate: sums stay below 2**1000
+
+# The host kernels' per-row scaling rule, compiled for the device from the same source.
+_row_shifts = cuda.jit(device=True)(row_shifts.py_func)
 
 
 @cuda.jit(device=True)
-def _scales(largest_y, largest_w, n):
-    """Power-of-two factors (sy, sw) for values and weights of one row, as the host kernels
-    choose them (isotree._numba.scaling.row_shifts)."""
-    limit = _MAX_EXPONENT
-    log_n = 0
-    size = max(n, 1)
-    while size > 0:
-        log_n += 1
-        size >>= 1
-    exp_w = math.frexp(largest_w)[1] if largest_w > 0.0 else 0
-    exp_y = math.frexp(largest_y)[1] if largest_y > 0.0 else 0
-    shift_w = 0
-    if exp_w + log_n > limit:
-        shift_w = limit - exp_w - log_n
-    elif exp_w < -(limit // 2):
-        shift_w = min(-exp_w, limit)
-    shift_y = min(-exp_y, limit) if exp_y < -(limit // 2) else 0
-    excess = exp_y + shift_y + exp_w + shift_w + log_n - limit
-    if excess > 0:
-        take_y = min(excess, exp_y + shift_y + limit // 2, limit + shift_y)
-        shift_y -= take_y
-        shift_w = max(shift_w - (excess - take_y), -limit)
+def _exponent(x):
+    """The e with 2**(e-1) <= x < 2**e (0 for 0), as isotree._numba.checks.exponent64."""
+    return math.frexp(x)[1] if x > 0.0 else 0
+
+
+@cuda.jit(device=True)
+def _scales(largest_y, largest_w, smallest_w, n):
+    """Power-of-two factors (sy, sw) of one row: :func:`isotree._numba.scaling.row_shifts`
+    from its largest |y| and its largest and smallest weight."""
+    shift_y, shift_w, _ = _row_shifts(_exponent(largest_y), _exponent(largest_w),
+                                      _exponent(smallest_w), n)
     return math.ldexp(1.0, shift_y), math.ldexp(1.0, shift_w)
 
 
@@ -162,10 +160,12 @@ def chain_kernel(y, w, sign, fit, labels, bsum, bw, bmean, bstart):
         wr = r if w.shape[1] > 1 else 0
         largest_y = 0.0
         largest_w = 0.0
+        smallest_w = math.inf
         for i in range(n):
             largest_y = max(largest_y, abs(float64(y[i, r])))
             largest_w = max(largest_w, float64(w[i, wr]))
-        sy, sw = _scales(largest_y, largest_w, n)
+            smallest_w = min(smallest_w, float64(w[i, wr]))
+        sy, sw = _scales(largest_y, largest_w, smallest_w, n)
         nb = _pava(y[:, r], w[:, wr], False, sign, sy, sw, n, bsum[:, r], bw[:, r],
                    bmean[:, r], bstart[:, r])
         stop = n
@@ -202,12 +202,14 @@ def chain_block_kernel(y, w, sign, fit, labels, bsum, bw, bmean, bstart):
         wr = r if w.shape[0] > 1 else 0
         largest_y = 0.0
         largest_w = 0.0
+        smallest_w = math.inf
         for i in range(tid, n, step):
             largest_y = max(largest_y, abs(float64(y[r, i])))
             largest_w = max(largest_w, float64(w[wr, i]))
-        _, largest_y, largest_w = _block_minmax(0.0, largest_y, largest_w, buf_a, buf_b,
-                                                buf_c)
-        sy, sw = _scales(largest_y, largest_w, n)
+            smallest_w = min(smallest_w, float64(w[wr, i]))
+        smallest_w, largest_y, largest_w = _block_minmax(smallest_w, largest_y, largest_w,
+                                                         buf_a, buf_b, buf_c)
+        sy, sw = _scales(largest_y, largest_w, smallest_w, n)
         first = min(tid * stretch, n)
         last = min(first + stretch, n)
         counts[tid] = _pava(y[r, first:last], w[wr, first:last], False, sign, sy, sw,
@@ -276,16 +278,19 @@ def star_kernel(y, w, roots, sign, fit, labels):
         root = roots[r]
         largest_y = 0.0
         largest_w = 0.0
+        smallest_w = math.inf
         for i in range(tid, n, step):
             largest_y = max(largest_y, abs(float64(y[r, i])))
             largest_w = max(largest_w, float64(w[wr, i]))
-        _, largest_y, largest_w = _block_minmax(0.0, largest_y, largest_w, buf_a, buf_b,
-                                                buf_c)
-        sy, sw = _scales(largest_y, largest_w, n)
+            smallest_w = min(smallest_w, float64(w[wr, i]))
+        smallest_w, largest_y, largest_w = _block_minmax(smallest_w, largest_y, largest_w,
+                                                         buf_a, buf_b, buf_c)
+        sy, sw = _scales(largest_y, largest_w, smallest_w, n)
         root_w = sw * float64(w[wr, root])
         root_sum = root_w * (sign * sy * float64(y[r, root]))
         t = root_sum / root_w
-        previous = -1.0
+        t_set = math.inf  # t is the mean of the root and the leaves above t_set
+        pooled_count = 0.0
         for _ in range(n + 1):
             s = 0.0
             total = 0.0
@@ -298,13 +303,17 @@ def star_kernel(y, w, roots, sign, fit, labels):
                     total += wi
                     count += 1.0
             s, total, count = _block_sum(s, total, count, buf_a, buf_b, buf_c)
-            t = (root_sum + s) / (root_w + total)
-            if count == previous:  # the pooled set is a fixed point: t is exact
+            if count == pooled_count:  # the pooled set is a fixed point: t is exact
                 break
-            previous = count
+            t_next = (root_sum + s) / (root_w + total)
+            if t_next < t:  # round-off: t stays with the set that gave it
+                break
+            t_set = t
+            t = t_next
+            pooled_count = count
         for i in range(tid, n, step):
             v = sign * sy * float64(y[r, i])
-            pooled = i == root or v > t
+            pooled = i == root or v > t_set
             if pooled:
                 fit[r, i] = sign * (t / sy)
             else:
@@ -315,8 +324,9 @@ def star_kernel(y, w, roots, sign, fit, labels):
 
 
 @cuda.jit
-def star_extremes_kernel(y, w, partial_y, partial_w):
-    """Split rows: per chunk (block x of row y-block r) the largest |y| and weight."""
+def star_extremes_kernel(y, w, partial_y, partial_w, partial_w_min):
+    """Split rows: per chunk (block x of row y-block r) the largest |y|, the largest and
+    the smallest weight."""
     buf_a = cuda.shared.array(THREADS, float64)
     buf_b = cuda.shared.array(THREADS, float64)
     buf_c = cuda.shared.array(THREADS, float64)
@@ -325,31 +335,37 @@ def star_extremes_kernel(y, w, partial_y, partial_w):
     wr = r if w.shape[0] > 1 else 0
     largest_y = 0.0
     largest_w = 0.0
+    smallest_w = math.inf
     for i in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, n,
                    cuda.gridDim.x * cuda.blockDim.x):
         largest_y = max(largest_y, abs(float64(y[r, i])))
         largest_w = max(largest_w, float64(w[wr, i]))
-    _, largest_y, largest_w = _block_minmax(0.0, largest_y, largest_w, buf_a, buf_b, buf_c)
+        smallest_w = min(smallest_w, float64(w[wr, i]))
+    smallest_w, largest_y, largest_w = _block_minmax(smallest_w, largest_y, largest_w, buf_a,
+                                                     buf_b, buf_c)
     if cuda.threadIdx.x == 0:
         partial_y[r, cuda.blockIdx.x] = largest_y
         partial_w[r, cuda.blockIdx.x] = largest_w
+        partial_w_min[r, cuda.blockIdx.x] = smallest_w
 
 
 @cuda.jit
-def star_start_kernel(y, w, roots, sign, partial_y, partial_w, state):
+def star_start_kernel(y, w, roots, sign, partial_y, partial_w, partial_w_min, state):
     """Split rows, one thread per row: the row's scales and starting threshold.
 
-    ``state`` (m, 7) float64: sy, sw, root sum, root weight, t, pooled count of the last
-    step (-1: none yet), 1 while the row still iterates."""
+    ``state`` (m, 8) float64: sy, sw, root sum, root weight, t, the count of the pooled set
+    that gave t, 1 while the row still iterates, and the threshold that defines that set."""
     r = cuda.grid(1)
     if r >= y.shape[0]:
         return
     largest_y = 0.0
     largest_w = 0.0
+    smallest_w = math.inf
     for j in range(partial_y.shape[1]):
         largest_y = max(largest_y, partial_y[r, j])
         largest_w = max(largest_w, partial_w[r, j])
-    sy, sw = _scales(largest_y, largest_w, y.shape[1])
+        smallest_w = min(smallest_w, partial_w_min[r, j])
+    sy, sw = _scales(largest_y, largest_w, smallest_w, y.shape[1])
     root = roots[r]
     wr = r if w.shape[0] > 1 else 0
     root_w = sw * float64(w[wr, root])
@@ -359,8 +375,9 @@ def star_start_kernel(y, w, roots, sign, partial_y, partial_w, state):
     state[r, 2] = root_sum
     state[r, 3] = root_w
     state[r, 4] = root_sum / root_w
-    state[r, 5] = -1.0
+    state[r, 5] = 0.0
     state[r, 6] = 1.0
+    state[r, 7] = math.inf
 
 
 @cuda.jit
@@ -408,10 +425,12 @@ def star_step_kernel(state, partial_s, partial_w, partial_count, pending):
         s += partial_s[r, j]
         total += partial_w[r, j]
         count += partial_count[r, j]
-    state[r, 4] = (state[r, 2] + s) / (state[r, 3] + total)
-    if count == state[r, 5]:
+    t_next = (state[r, 2] + s) / (state[r, 3] + total)
+    if count == state[r, 5] or t_next < state[r, 4]:  # a fixed point, or round-off
         state[r, 6] = 0.0
     else:
+        state[r, 7] = state[r, 4]
+        state[r, 4] = t_next
         state[r, 5] = count
         pending[0] = 1
 
@@ -422,11 +441,11 @@ def star_write_kernel(y, roots, sign, state, fit, labels):
     r = cuda.blockIdx.y
     n = y.shape[1]
     with_labels = labels.shape[1] == n
-    sy, t = state[r, 0], state[r, 4]
+    sy, t, t_set = state[r, 0], state[r, 4], state[r, 7]
     root = roots[r]
     for i in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, n,
                    cuda.gridDim.x * cuda.blockDim.x):
-        pooled = i == root or sign * sy * float64(y[r, i]) > t
+        pooled = i == root or sign * sy * float64(y[r, i]) > t_set
         if pooled:
             fit[r, i] = sign * (t / sy)
         else:
@@ -469,7 +488,8 @@ def _ida_row(z, mass, r, slots, first, k, low, sy, exact, n_iter, fit, labels, w
             root_w += 1.0
             root_size += 1
         t = root_sum / root_w
-        previous = -1.0
+        t_set = math.inf  # t is the mean of the root and the bottom entries above t_set
+        pooled_count = 0.0
         steps = c + 1 if exact else n_iter
         for _ in range(steps):
             s = 0.0
@@ -480,23 +500,25 @@ def _ida_row(z, mass, r, slots, first, k, low, sy, exact, n_iter, fit, labels, w
                     s += v
                     count += 1.0
             s, count, _ = _block_sum(s, count, 0.0, buf_a, buf_b, buf_c)
+            if exact and count == pooled_count:  # a fixed point: t is exact
+                break
             t_next = (root_sum + s) / (root_w + count)
-            if exact:
-                t = t_next
-                if count == previous:
-                    break
-                previous = count
-            else:
-                if t_next == t:  # as the host kernel: a fixed point ends the steps early
-                    break
-                t = t_next
+            # A fixed point ends the approximation early (as on the host); round-off that
+            # lowers t ends either, with the previous t and its set.
+            if t_next <= t:
+                break
+            t_set = t
+            t = t_next
+            pooled_count = count
         if root_size == k or ufit[root_size] >= t:
             break
+    if not exact:
+        t_set = t  # the approximation clips the bottom level at t
     root = slots[first]
     for i in range(tid, c, step):
         if mass[r, i] == low:
             v = sy * float64(z[r, i])
-            pooled = v > lowest_mean and v > t
+            pooled = v > lowest_mean and v > t_set
             if pooled:
                 fit[r, i] = t / sy
             else:
@@ -521,7 +543,7 @@ def _ida_prepare(z, mass, r, buf_a, buf_b, buf_c):
         low = min(low, float64(mass[r, i]))
         largest = max(largest, abs(float64(z[r, i])))
     low, largest, _ = _block_minmax(low, largest, 0.0, buf_a, buf_b, buf_c)
-    return low, _scales(largest, 1.0, c)[0]
+    return low, _scales(largest, 1.0, 1.0, c)[0]
 
 
 @cuda.jit(device=True)

@@ -1,11 +1,11 @@
 """Launch the CUDA kernels on 2-D rows of an array library; outputs stay in that library.
 
-Every function takes the array namespace ``xp`` (``array_api_compat``'s PyTorch or CuPy on a
-GPU; NumPy under Numba's CUDA simulator, which is how the tests run these on a CPU) and
-(m, n) rows already validated by :mod:`isotree._xp.api`. Inputs are read in their own
-dtype; the fit comes back in it, labels as int64, all allocated with ``xp`` on the input's
-device: nothing is copied to the host. PyTorch tensors and CuPy arrays reach the kernels
-through ``__cuda_array_interface__`` (no copy).
+Every function takes the :class:`~isotree._bridge.Bridge` of the arrays' library (PyTorch's
+or CuPy's on a GPU; NumPy's under Numba's CUDA simulator, which is how the tests run these
+on a CPU) and (m, n) rows already validated by :mod:`isotree._cuda.rows`. Inputs are read
+in their own dtype; the fit comes back in it, labels as int64, all allocated by the library
+on the input's device: nothing is copied to the host. PyTorch tensors and CuPy arrays reach
+the kernels through ``__cuda_array_interface__`` (no copy).
 """
 
 import contextlib
@@ -13,13 +13,11 @@ import math
 import warnings
 
 import numpy as np
-
 from numba import cuda
 from numba.core.errors import NumbaPerformanceWarning
 
-from .._xp.chain import sort_rows
-from .._xp.common import device_of, take_rows
 from . import kernels
+from .rows import sort_rows, take_rows
 
 ROW_THREADS = 64  # threads per block for the one-row-per-thread chain kernel
 BLOCK_ROWS = 1024  # chain batches of fewer rows than this ...
@@ -51,29 +49,12 @@ def block_threads(n, threads=None):
     return threads
 
 
-def _device_and_stream(like):
-    """The CUDA device index and stream pointer the caller's library is using for ``like``
-    (None, None for NumPy under the simulator)."""
-    module = type(like).__module__.split(".")[0]
-    if module == "torch":
-        import torch
-
-        device = like.device if like.device.index is not None else torch.device(
-            "cuda", torch.cuda.current_device())
-        return device.index, torch.cuda.current_stream(device).cuda_stream
-    if module == "cupy":
-        import cupy
-
-        return like.device.id, cupy.cuda.get_current_stream().ptr
-    return None, None
-
-
 @contextlib.contextmanager
-def _launching(like):
+def _launching(bridge, like):
     """Launch on ``like``'s device, in its library's current stream (so the kernels are
     ordered with the library's own work on these arrays, even on a non-blocking stream),
     without Numba's low-occupancy warning: small batches are legitimate here."""
-    index, pointer = _device_and_stream(like)
+    index, pointer = bridge.cuda_device_and_stream(like)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NumbaPerformanceWarning)
         if index is None:
@@ -83,9 +64,9 @@ def _launching(like):
             yield cuda.external_stream(pointer) if pointer else cuda.default_stream()
 
 
-def _launch(kernel, grid, block, like, *args):
+def _launch(bridge, kernel, grid, block, like, *args):
     """``kernel[grid, block](*args)`` on the device and stream of ``like``."""
-    with _launching(like) as stream:
+    with _launching(bridge, like) as stream:
         kernel[grid, block, stream](*(_view(a) for a in args))
 
 
@@ -93,54 +74,52 @@ def _grid(rows):
     return max(1, min(rows, 65535))
 
 
-def _empty(xp, shape, dtype, like):
-    return xp.empty(shape, dtype=dtype, device=device_of(like))
+def _empty(bridge, shape, dtype, like):
+    return bridge.xp.empty(shape, dtype=dtype, device=bridge.device(like))
 
 
-def _columns(a):
+def _columns(bridge, a):
     """``a`` (m, n) as a C-contiguous (n, m) array of its own library (a transpose copy):
     the one-thread-per-row kernel reads it with coalesced loads."""
-    t = a.T
-    contiguous = getattr(t, "contiguous", None)  # PyTorch
-    if contiguous is not None:
-        return contiguous().detach()
-    return __import__(type(a).__module__.split(".")[0]).ascontiguousarray(t)
+    return bridge.contiguous(a.T)
 
 
-def chain(xp, y, w, sign, with_labels, per_block=None, threads=None):
+def chain(bridge, y, w, sign, with_labels, per_block=None, threads=None):
     """Increasing fit of ``sign * y`` (m, n) rows; ``w`` (m or 1, n). Returns (fit, labels);
     labels (block's first index) only when ``with_labels``, else None.
 
     One thread per row, or (``per_block``; None decides by size) one block per row."""
+    xp = bridge.xp
     m, n = y.shape
     if not (m and n):
-        return (_empty(xp, (m, n), y.dtype, y),
-                _empty(xp, (m, n), xp.int64, y) if with_labels else None)
+        return (_empty(bridge, (m, n), y.dtype, y),
+                _empty(bridge, (m, n), xp.int64, y) if with_labels else None)
     if per_block is None:
         per_block = m < BLOCK_ROWS and n >= BLOCK_LENGTH
     layout = (m, n) if per_block else (n, m)
-    fit = _empty(xp, layout, y.dtype, y)
+    fit = _empty(bridge, layout, y.dtype, y)
     no_labels = (m, 0) if per_block else (0, m)
-    labels = _empty(xp, layout if with_labels else no_labels, xp.int64, y)
-    scratch = [_empty(xp, layout, xp.float64, y) for _ in range(3)]
-    start = _empty(xp, layout, xp.int32, y)
+    labels = _empty(bridge, layout if with_labels else no_labels, xp.int64, y)
+    scratch = [_empty(bridge, layout, xp.float64, y) for _ in range(3)]
+    start = _empty(bridge, layout, xp.int32, y)
     if per_block:
-        _launch(kernels.chain_block_kernel, _grid(m), block_threads(n, threads), y, y, w,
+        _launch(bridge, kernels.chain_block_kernel, _grid(m), block_threads(n, threads), y, y, w,
                 float(sign), fit, labels, *scratch, start)
         return fit, (labels if with_labels else None)
     blocks = (m + ROW_THREADS - 1) // ROW_THREADS
-    _launch(kernels.chain_kernel, _grid(blocks), ROW_THREADS, y, _columns(y), _columns(w),
-            float(sign), fit, labels, *scratch, start)
-    return _columns(fit), (_columns(labels) if with_labels else None)
+    _launch(bridge, kernels.chain_kernel, _grid(blocks), ROW_THREADS, y, _columns(bridge, y),
+            _columns(bridge, w), float(sign), fit, labels, *scratch, start)
+    return _columns(bridge, fit), (_columns(bridge, labels) if with_labels else None)
 
 
-def predictor(xp, y, w, x, sign, with_labels):
+def predictor(bridge, y, w, x, sign, with_labels):
     """Fit under the order of ``x`` with primary ties: sort each row by (x, sign * y) with
     the library's stable sort, solve the chains, and scatter back."""
+    xp = bridge.xp
     m, n = y.shape
     order = sort_rows(xp, x, sign * y)
     w_full = xp.broadcast_to(w, (m, n))
-    fit_sorted, labels_sorted = chain(xp, take_rows(xp, y, order),
+    fit_sorted, labels_sorted = chain(bridge, take_rows(xp, y, order),
                                       take_rows(xp, w_full, order), sign, with_labels)
     back = xp.argsort(order, axis=1, stable=True)
     fit = take_rows(xp, fit_sorted, back)
@@ -150,15 +129,16 @@ def predictor(xp, y, w, x, sign, with_labels):
     return fit, take_rows(xp, take_rows(xp, order, labels_sorted), back)
 
 
-def star(xp, y, w, roots, sign, with_labels, threads=None, split=None, chunk=CHUNK):
+def star(bridge, y, w, roots, sign, with_labels, threads=None, split=None, chunk=CHUNK):
     """Star fit of (m, n) rows with ``roots`` (m,) the maximum of ``sign * y``.
 
     One block per row; a few long rows (``split``: None decides by size) are split over
     blocks of ``chunk`` entries each, one launch per variable-fixing step and a one-int
     host read to know whether any row is still changing."""
+    xp = bridge.xp
     m, n = y.shape
-    fit = _empty(xp, (m, n), y.dtype, y)
-    labels = _empty(xp, (m, n) if with_labels else (m, 0), xp.int64, y)
+    fit = _empty(bridge, (m, n), y.dtype, y)
+    labels = _empty(bridge, (m, n) if with_labels else (m, 0), xp.int64, y)
     if not (m and n):
         return fit, (labels if with_labels else None)
     threads = block_threads(n, threads)
@@ -166,30 +146,30 @@ def star(xp, y, w, roots, sign, with_labels, threads=None, split=None, chunk=CHU
         split = m < SPLIT_ROWS and n >= SPLIT_LENGTH
     sign = float(sign)
     if not split:
-        _launch(kernels.star_kernel, _grid(m), threads, y, y, w, roots, sign, fit, labels)
+        _launch(bridge, kernels.star_kernel, _grid(m), threads, y, y, w, roots, sign, fit, labels)
         return fit, (labels if with_labels else None)
     chunks = min(65535, (n + chunk - 1) // chunk)
     grid = (chunks, m)
-    partials = [_empty(xp, (m, chunks), xp.float64, y) for _ in range(3)]
-    state = _empty(xp, (m, 7), xp.float64, y)
-    pending = _empty(xp, (1,), xp.int32, y)
+    partials = [_empty(bridge, (m, chunks), xp.float64, y) for _ in range(3)]
+    state = _empty(bridge, (m, 8), xp.float64, y)
+    pending = _empty(bridge, (1,), xp.int32, y)
     row_blocks = (m + ROW_THREADS - 1) // ROW_THREADS
-    _launch(kernels.star_extremes_kernel, grid, threads, y, y, w, partials[0], partials[1])
-    _launch(kernels.star_start_kernel, row_blocks, ROW_THREADS, y, y, w, roots, sign,
-            partials[0], partials[1], state)
+    _launch(bridge, kernels.star_extremes_kernel, grid, threads, y, y, w, *partials)
+    _launch(bridge, kernels.star_start_kernel, row_blocks, ROW_THREADS, y, y, w, roots, sign,
+            *partials, state)
     for _ in range(n + 1):
         pending[...] = 0
-        _launch(kernels.star_partials_kernel, grid, threads, y, y, w, roots, sign, state,
+        _launch(bridge, kernels.star_partials_kernel, grid, threads, y, y, w, roots, sign, state,
                 *partials)
-        _launch(kernels.star_step_kernel, row_blocks, ROW_THREADS, y, state, *partials,
+        _launch(bridge, kernels.star_step_kernel, row_blocks, ROW_THREADS, y, state, *partials,
                 pending)
         if not int(pending[0]):
             break
-    _launch(kernels.star_write_kernel, grid, threads, y, y, roots, sign, state, fit, labels)
+    _launch(bridge, kernels.star_write_kernel, grid, threads, y, y, roots, sign, state, fit, labels)
     return fit, (labels if with_labels else None)
 
 
-def ida(xp, z, mass, exact, n_iter, with_labels, threads=None):
+def ida(bridge, z, mass, exact, n_iter, with_labels, threads=None):
     """IDA fit of logits ``z`` (B, c) on ``mass``: exact, or ``n_iter`` approximate steps.
 
     Rows with at most ``kernels.SLOTS`` entries above their lowest mass (Mixup, CutMix,
@@ -197,20 +177,21 @@ def ida(xp, z, mass, exact, n_iter, with_labels, threads=None):
     again from its (mass, logit) order, sorted by the library (one host synchronisation
     on the largest count, as on the array-API path).
     """
+    xp = bridge.xp
     b, c = z.shape
-    fit = _empty(xp, (b, c), z.dtype, z)
-    labels = _empty(xp, (b, c) if with_labels else (b, 0), xp.int64, z)
+    fit = _empty(bridge, (b, c), z.dtype, z)
+    labels = _empty(bridge, (b, c) if with_labels else (b, 0), xp.int64, z)
     if not (b and c):
         return fit, (labels if with_labels else None)
-    counts = _empty(xp, (b,), xp.int32, z)
+    counts = _empty(bridge, (b,), xp.int32, z)
     grid, block = _grid(b), block_threads(c, threads)
     exact, n_iter = bool(exact), int(n_iter)
-    _launch(kernels.ida_kernel, grid, block, z, z, mass, exact, n_iter, fit, labels, counts)
+    _launch(bridge, kernels.ida_kernel, grid, block, z, z, mass, exact, n_iter, fit, labels, counts)
     if int(xp.max(counts)) > kernels.SLOTS:
         order = sort_rows(xp, mass, z)
-        uz, ufit, bsum, bw, bmean = (_empty(xp, (b, c), xp.float64, z) for _ in range(5))
-        ulab, bstart = (_empty(xp, (b, c), xp.int32, z) for _ in range(2))
-        _launch(kernels.ida_sorted_kernel, grid, block, z, z, mass, order, exact, n_iter,
+        uz, ufit, bsum, bw, bmean = (_empty(bridge, (b, c), xp.float64, z) for _ in range(5))
+        ulab, bstart = (_empty(bridge, (b, c), xp.int32, z) for _ in range(2))
+        _launch(bridge, kernels.ida_sorted_kernel, grid, block, z, z, mass, order, exact, n_iter,
                 fit, labels, uz, ufit, ulab, bsum, bw, bmean, bstart)
     return fit, (labels if with_labels else None)
 

@@ -173,10 +173,10 @@ def ida_row(z, mass, bits, magnitude, method, n_iter, fit, labels, ints, floats)
         # above the last bound, a small share of the row, for the breakpoint search.
         margin = 0.0
         for _ in range(PASSES if method == EXACT else n_iter):
-            t_next, margin = _michelot_step(z, upper, k, root_sum, root_w, t)
-            if t_next == t:
+            t_next, step_margin = _michelot_step(z, upper, k, root_sum, root_w, t)
+            if t_next <= t:  # a fixed point (or round-off): t rises in exact arithmetic
                 break
-            t = t_next
+            t, margin = t_next, step_margin
         if method == EXACT:
             count = _threshold_candidates(z, bits, magnitude, low, t - margin, values, ones,
                                           index)

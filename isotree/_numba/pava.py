@@ -100,9 +100,9 @@ def pava_rows(y, w, scale, fit, labels, floats, ints):
     """Solve every row of ``y`` (m, n).
 
     ``w`` is (m, n), (1, n) shared by all rows, or (1, 0) for unit weights; ``scale`` is
-    (m, 3) or (1, 3) shared: each row's factors for y and w and its products flag. ``labels`` is (m, n), or (m, 0)
-    when the caller does not want block ids. Scratch: ``floats`` (threads, 2, n) and
-    ``ints`` (threads, n), one slice per thread of the pool.
+    (m, 3) or (1, 3) shared: each row's factors for y and w and its products flag.
+    ``labels`` is (m, n), or (m, 0) when the caller does not want block ids. Scratch:
+    ``floats`` (threads, 2, n) and ``ints`` (threads, n), one slice per thread of the pool.
     """
     m = y.shape[0]
     w_step = 1 if w.shape[0] == m else 0  # 0: one row shared by all rows

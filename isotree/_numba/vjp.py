@@ -4,13 +4,14 @@ The same formula as :func:`isotree._blocks.block_vjp` (block means recomputed fr
 for the one case where it pays: a first-order backward of PyTorch CPU tensors, where one
 pass over the rows is 1.2-2.8x faster than the framework's scatter-add and gather (measured
 in ``benchmarks/bench_autodiff.py``). Double backward, forward mode and ``torch.func`` use the
-framework operations, which can be differentiated again.
+framework operations, which can be differentiated again. Like every batched kernel it runs
+serially or on Numba's threads by the policy of :mod:`isotree._threads`.
 """
 
 import numpy as np
 from numba import prange
 
-from ._jit import jit, rows_per_chunk
+from ._jit import batched, jit, rows_per_chunk
 
 
 @jit
@@ -38,12 +39,12 @@ def _block_vjp_row(grad, labels, w, y, grad_y, grad_w, block_grad, block_w, bloc
             grad_w[i] = (y[i] - block_wy[labels[i]]) * mean_grad
 
 
-@jit(parallel=True)
+@batched
 def block_vjp_rows(grad, labels, w, y, grad_y, grad_w):
     """Rows (m, n): ``grad_y = w G_B / W_B`` and ``grad_w = (y - mean_B) G_B / W_B``.
 
     ``w`` is (m or 1, n); ``grad_w`` may be (m, 0) when not wanted. Chunks of rows share
-    their scratch.
+    their scratch. Called through :func:`isotree._threads.call` (serial for small work).
     """
     m, n = grad.shape
     shared_w = w.shape[0] == 1
@@ -53,14 +54,3 @@ def block_vjp_rows(grad, labels, w, y, grad_y, grad_w):
         for r in range(first * chunk, min(m, (first + 1) * chunk)):
             _block_vjp_row(grad[r], labels[r], w[0] if shared_w else w[r], y[r], grad_y[r],
                            grad_w[r], scratch[0], scratch[1], scratch[2])
-
-
-@jit
-def block_vjp_rows_serial(grad, labels, w, y, grad_y, grad_w):
-    """:func:`block_vjp_rows` without threads: small inputs (a training batch)."""
-    m, n = grad.shape
-    shared_w = w.shape[0] == 1
-    scratch = np.empty((3, n))
-    for r in range(m):
-        _block_vjp_row(grad[r], labels[r], w[0] if shared_w else w[r], y[r], grad_y[r],
-                       grad_w[r], scratch[0], scratch[1], scratch[2])

@@ -1,0 +1,198 @@
+"""Fixed costs of a call: what a small problem pays around the kernel, and import time.
+
+Cases:
+
+- a chain of 10 entries through ``isotree.isotonic_regression`` against SciPy's
+  ``optimize.isotonic_regression`` (both pay validation and wrapping; the work is nothing);
+- the same chain as a PyTorch CPU tensor through ``isotree.torch.isotonic_regression``;
+- a knowledge-distillation step on 256 x 100 logits: ``isotree.torch.kd_loss`` forward and
+  backward with ``ida="exact"`` against the same step with ``ida=None`` (the difference is
+  what the teacher's isotonic fit adds to a training step);
+- how many times one ``kd_loss`` step validates its options, converts the mass and enters a
+  public function (counted by wrapping those functions);
+- ``import isotree`` in a fresh process against ``import numba`` (warm Numba cache).
+
+``--tag NAME`` writes ``results/overhead_NAME.*`` (e.g. to keep a run of an older checkout).
+"""
+
+import functools
+import os
+import statistics
+import subprocess
+import sys
+
+import _timing as bench  # noqa: E402  (puts this checkout first on sys.path)
+import numpy as np
+
+import isotree  # noqa: E402
+
+PATTERNS = ("back-to-back", "after-sleep")
+
+
+def chain_small(report, quick):
+    from scipy.optimize import isotonic_regression as scipy_ir
+
+    y = np.random.default_rng(0).normal(size=10)
+    for pattern in PATTERNS:
+        result = bench.measure({"isotree": lambda: isotree.isotonic_regression(y),
+                                "scipy": lambda: scipy_ir(y)}, pattern,
+                               rounds=5 if quick else 15, paired=pattern != "back-to-back")
+        report.add("chain n=10", n=10, pattern=pattern,
+                   **bench.timings(result, "scipy", elements=10,
+                                   peer_label="scipy.optimize.isotonic_regression"))
+
+
+def torch_chain_small(report, quick):
+    import torch
+
+    import isotree.torch as itorch
+
+    y = torch.randn(10, dtype=torch.float64)
+    for pattern in PATTERNS:
+        result = bench.measure({"isotree": lambda: itorch.isotonic_regression(y)}, pattern,
+                               rounds=5 if quick else 15)
+        report.add("torch chain n=10", n=10, pattern=pattern,
+                   **bench.timings(result, elements=10))
+
+
+def _kd_step(itorch, student, teacher, mass, ida):
+    student.grad = None
+    loss = itorch.kd_loss(student, teacher, mass, ida=ida)
+    loss.backward()
+
+
+def kd_step(report, quick):
+    import torch
+
+    import isotree.torch as itorch
+    from isotree.ida import mixup_mass
+
+    torch.manual_seed(0)
+    b, c = 256, 100
+    rng = np.random.default_rng(0)
+    mass = torch.as_tensor(mixup_mass(rng.integers(0, c, b), rng.integers(0, c, b),
+                                      rng.uniform(0, 1, b), c), dtype=torch.float32)
+    student = torch.randn(b, c, requires_grad=True)
+    teacher = torch.randn(b, c)
+    funcs = {"exact": functools.partial(_kd_step, itorch, student, teacher, mass, "exact"),
+             "none": functools.partial(_kd_step, itorch, student, teacher, mass, None)}
+    for pattern in PATTERNS:
+        result = bench.measure(funcs, pattern, rounds=5 if quick else 15)
+        fields = bench.timings(result, "none", elements=b * c, isotree="exact",
+                               peer_label="kd_loss(ida=None)")
+        extra_ms = (result["s"]["exact"] - result["s"]["none"]) * 1e3
+        report.add("kd_loss step, ida='exact'", n=c, rows=b, dtype="float32", pattern=pattern,
+                   extra_ms_per_step=extra_ms, **fields)
+
+
+def _counted(label, module, name, func):
+    """Which count a call of ``module.name`` adds to, if any: option checks (every
+    ``check_options`` and the option builders of ``isotree._options``), conversions of the
+    mass, entries into the public ``isotree.ida.isotonic_logits``."""
+    if name == "check_options" or (module == "isotree._options" and not name.startswith("_")
+                                   and name[0].islower() and name != "axis_index"):
+        return "option checks"
+    if name == "hard_label_mass":
+        return "mass conversions"
+    if module == "isotree.ida" and name == "isotonic_logits":
+        return "public isotonic_logits entries"
+    return None
+
+
+def kd_step_counts(report, quick):
+    """Validations, mass conversions and public-function entries of one kd_loss step."""
+    import inspect
+
+    import torch
+
+    import isotree.torch as itorch
+    from isotree.ida import mixup_mass
+
+    modules = [m for name, m in sorted(sys.modules.items())
+               if name.startswith("isotree") and m is not None]
+    calls = {"option checks": 0, "mass conversions": 0, "public isotonic_logits entries": 0}
+    wrapped = {}
+    for module in modules:
+        for name, func in list(vars(module).items()):
+            if not inspect.isfunction(func) or func.__module__ != module.__name__:
+                continue
+            label = _counted(None, module.__name__, name, func)
+            if label is None:
+                continue
+
+            def counting(*args, _func=func, _label=label, **kwargs):
+                calls[_label] += 1
+                return _func(*args, **kwargs)
+
+            wrapped[func] = counting
+    restore = []
+    for module in modules:  # every module that holds one of them, under any name
+        for name, value in list(vars(module).items()):
+            if inspect.isfunction(value) and value in wrapped:
+                restore.append((module, name, value))
+                setattr(module, name, wrapped[value])
+    b, c = 256, 100
+    rng = np.random.default_rng(0)
+    mass = torch.as_tensor(mixup_mass(rng.integers(0, c, b), rng.integers(0, c, b), 0.7, c))
+    student = torch.randn(b, c, requires_grad=True)
+    teacher = torch.randn(b, c)
+    try:
+        itorch.kd_loss(student, teacher, mass).backward()
+    finally:
+        for module, name, func in restore:
+            setattr(module, name, func)
+    rows = [[label, count] for label, count in calls.items()]
+    report.table("One kd_loss step (256 x 100, ida='exact', forward and backward)",
+                 ["what", "count"], rows)
+    report.extra["kd_step_counts"] = calls
+
+
+def _import_time(module, repeat):
+    code = (f"import time; s = time.perf_counter(); import {module}; "
+            "print(time.perf_counter() - s)")
+    env = dict(os.environ, PYTHONPATH=bench.ROOT)
+    times = [float(subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                  capture_output=True, text=True).stdout)
+             for _ in range(repeat)]
+    return statistics.median(times)
+
+
+def import_time(report, quick):
+    repeat = 3 if quick else 9
+    _import_time("isotree", 1)  # warm the cache
+    numba_s = _import_time("numba", repeat)
+    isotree_s = _import_time("isotree", repeat)
+    report.add("import isotree (fresh process)", n=1, pattern="first call", isotree_s=isotree_s,
+               peer="import numba", peer_s=numba_s, per_element=False,
+               target=[("ratio", "<=", 1.5)])
+    code = ("import sys, isotree; print(sorted(m for m in ('scipy.optimize', 'torch', 'jax', "
+            "'cupy', 'array_api_compat', 'sklearn', 'pandas', 'networkx', 'maxflow') "
+            "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                            text=True, env=dict(os.environ, PYTHONPATH=bench.ROOT)).stdout
+    report.extra["modules_loaded_by_import"] = loaded.strip()
+    report.table("Optional or heavy modules loaded by `import isotree`", ["modules"],
+                 [[loaded.strip()]])
+
+
+def main():
+    tag = None
+    if "--tag" in sys.argv:  # not a harness option: take it out before the harness parses
+        at = sys.argv.index("--tag")
+        tag = sys.argv[at + 1]
+        del sys.argv[at:at + 2]
+    args = bench.parse_args(__doc__.splitlines()[0])
+    report = bench.Report("overhead" + (f"_{tag}" if tag else ""), args)
+    parts = [chain_small, import_time]
+    try:
+        import torch  # noqa: F401
+
+        parts[1:1] = [torch_chain_small, kd_step, kd_step_counts]
+    except ImportError:
+        print("torch is not installed: the PyTorch cases are skipped")
+    bench.run_parts(parts, report, args.quick)
+    report.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""IDA on the host: logits fitted to the order of the hard-label mass, and the statistics
+of how often scores break that order."""
+
+import math
+
+import numpy as np
+
+from .. import _threads
+from .. import _validate as v
+from .._numba.ida import ida_rows, order_stats_rows
+from .._options import METHODS
+from .._scratch import scratch
+
+
+def check_pair(scores, mass, name):
+    """Scores and mass: at least one dimension, one shape, finite, mass >= 0. Returns them
+    as the kernels read them (float32 or float64), the scores' output dtype and their
+    largest magnitude."""
+    for values, label in ((scores, name), (mass, "mass")):
+        if np.ndim(values) == 0:
+            raise ValueError(f"{label} must have at least one dimension (shape (..., c)); "
+                             f"got a scalar")
+    s, out_dtype, m, negatives, largest = v.check_matrix_pair(scores, mass, name, "mass")
+    v.check_mass(m, negatives)
+    return s, out_dtype, m, largest
+
+
+def _rows(array):
+    shape = array.shape
+    return np.ascontiguousarray(array.reshape(math.prod(shape[:-1]), shape[-1]))  # c may be 0
+
+
+def solve(options, logits, mass):
+    """:func:`isotree.ida.isotonic_logits` on host arrays."""
+    z, out_dtype, m, largest = check_pair(logits, mass, "logits")
+    shape = z.shape
+    z2, m2 = _rows(z), _rows(m)
+    # Rows with logits near the overflow threshold are scaled down by an exact power of
+    # two, each by its own factor (a row's fit never depends on the other rows).
+    scale = v.overflow_row_scales(z2, largest)
+    if scale is not None:
+        z2 = z2.astype(np.float64) * scale
+    # The kernel reads float32 logits as they are and writes the fit in their dtype
+    # (sums in float64): no conversion passes, no float64 copies.
+    fit = np.empty_like(z2)
+    labels = np.empty(z2.shape if options.return_blocks else (z2.shape[0], 0), np.int64)
+    if z2.size:
+        c = shape[-1]
+        threads = _threads.threads_for(options.workers, z2.size, z2.shape[0])
+        floats, ints = scratch((threads, 4, c), (threads, 4, c))
+        bits, magnitude = v.as_bits(m2)
+        _threads.call(ida_rows, threads, z2, m2, bits, magnitude,
+                      METHODS.index(options.method), options.n_iter, fit, labels, ints, floats)
+    if scale is not None:
+        fit /= scale
+    fit = fit.reshape(shape).astype(out_dtype, copy=False)
+    if options.return_blocks:
+        return fit, labels.reshape(shape)
+    return fit
+
+
+def order_statistics(scores, mass):
+    """Per row ``[violates, Kendall tau, top-2 any mixed, top-2 all mixed]`` (see
+    :func:`isotree.ida.order_violations`) as a (rows, 4) array."""
+    s, _, m, _ = check_pair(scores, mass, "scores")
+    s2, m2 = _rows(s), _rows(m)
+    out = np.empty((s2.shape[0], 4))
+    if s2.size:
+        _threads.call(order_stats_rows, _threads.threads_for(None, s2.size, s2.shape[0]),
+                      s2, m2, out)
+    else:
+        # A row without classes has no pair to break and no mixed label: the statistics
+        # of a row with one class.
+        out[:] = (0.0, np.nan, 0.0, np.nan)
+    return out

@@ -1,0 +1,127 @@
+"""The options of every solver, validated once.
+
+A public function or an adapter builds its options here, from the caller's keywords; the
+dispatcher, the engine and the kernels then take them as they are and check nothing again.
+Array arguments are validated where they are laid out (:mod:`isotree._engine.rows` on the
+host, :mod:`isotree._cuda.rows` on a CUDA device), so every call is validated exactly once.
+``axis`` is checked to be an integer here and normalised against the array's dimension when
+the rows are laid out.
+"""
+
+import dataclasses
+import operator
+
+import numpy as np
+
+from . import _validate as v
+from ._threads import check_workers
+
+TIES = ("primary", "secondary", "tertiary")  # their index is the kernels' mode code
+METHODS = ("exact", "approx", "shift")  # likewise
+
+
+def _frozen(cls):
+    return dataclasses.dataclass(frozen=True, slots=True)(cls)
+
+
+def axis_index(axis):
+    """An integer axis (its range is checked against the array when rows are laid out)."""
+    if isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"axis must be an integer; got {axis!r}")
+    try:
+        return operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an integer; got {axis!r}") from None
+
+
+@_frozen
+class Chain:
+    increasing: bool = True
+    ties: str = "primary"
+    y_min: float = None
+    y_max: float = None
+    axis: int = -1
+    return_blocks: bool = False
+    workers: int = None
+
+    @property
+    def bounded(self):
+        return self.y_min is not None or self.y_max is not None
+
+
+def chain(*, has_x, increasing=True, ties="primary", y_min=None, y_max=None, axis=-1,
+          return_blocks=False, workers=None):
+    """Options of :func:`isotree.isotonic_regression` (``has_x``: a predictor is given)."""
+    increasing = v.check_flag(increasing, "increasing")
+    return_blocks = v.check_flag(return_blocks, "return_blocks")
+    v.check_choice(ties, "ties", TIES)
+    if not has_x and ties != "primary":
+        raise ValueError(f"ties={ties!r} needs a predictor x: without x the order is the "
+                         f"position along axis and has no ties")
+    y_min, y_max = v.check_bounds(y_min, y_max)
+    return Chain(increasing, ties, y_min, y_max, axis_index(axis), return_blocks,
+                 check_workers(workers))
+
+
+@_frozen
+class Tree:
+    increasing: bool = True
+    return_blocks: bool = False
+    workers: int = None
+    axis: int = -1  # the nodes' axis (the adapters take one)
+
+
+def tree(*, increasing=True, return_blocks=False, workers=None, axis=-1):
+    """Options of :func:`isotree.tree_isotonic_regression`."""
+    return Tree(v.check_flag(increasing, "increasing"),
+                v.check_flag(return_blocks, "return_blocks"), check_workers(workers),
+                axis_index(axis))
+
+
+@_frozen
+class Star:
+    increasing: bool = True
+    axis: int = -1
+    return_blocks: bool = False
+    workers: int = None
+
+
+def star(*, increasing=True, axis=-1, return_blocks=False, workers=None):
+    """Options of :func:`isotree.star_isotonic_regression`."""
+    return Star(v.check_flag(increasing, "increasing"), axis_index(axis),
+                v.check_flag(return_blocks, "return_blocks"), check_workers(workers))
+
+
+@_frozen
+class Logits:
+    method: str = "exact"
+    n_iter: int = 0
+    return_blocks: bool = False
+    workers: int = None
+
+
+def logits(*, method="exact", n_iter=None, return_blocks=False, workers=None):
+    """Options of :func:`isotree.ida.isotonic_logits`; ``n_iter`` defaults to 2 for
+    ``"approx"`` and is 0 otherwise."""
+    method = v.check_choice(method, "method", METHODS)
+    return_blocks = v.check_flag(return_blocks, "return_blocks")
+    if method == "approx":
+        n_iter = 2 if n_iter is None else v.check_count(n_iter, "n_iter", 0)
+    elif n_iter is not None:
+        raise ValueError(f"n_iter is only used with method='approx'; got n_iter={n_iter!r} "
+                         f"with method={method!r}")
+    else:
+        n_iter = 0
+    if return_blocks and method != "exact":
+        raise ValueError(f"return_blocks needs method='exact'; got method={method!r}")
+    return Logits(method, n_iter, return_blocks, check_workers(workers))
+
+
+@_frozen
+class Certificate:
+    increasing: bool = True
+
+
+def certificate(*, increasing=True):
+    """Options of :func:`isotree.kkt_violation`."""
+    return Certificate(v.check_flag(increasing, "increasing"))
