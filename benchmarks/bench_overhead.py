@@ -5,9 +5,10 @@ Cases:
 - a chain of 10 entries through ``isotree.isotonic_regression`` against SciPy's
   ``optimize.isotonic_regression`` (both pay validation and wrapping; the work is nothing);
 - the same chain as a PyTorch CPU tensor through ``isotree.torch.isotonic_regression``;
-- a knowledge-distillation step on 256 x 100 logits: ``isotree.torch.kd_loss`` forward and
-  backward with ``ida="exact"`` against the same step with ``ida=None`` (the difference is
-  what the teacher's isotonic fit adds to a training step);
+- knowledge-distillation training steps with ``isotree.torch.kd_loss(ida="exact")`` against
+  the same step with ``ida=None`` (the difference is what the teacher's isotonic fit adds):
+  a small MLP on 256 x 100 logits, eager and under ``torch.compile``, and a small CNN on
+  256 images of 32 x 32 x 3 with 1000 classes (its share of the step);
 - how many times one ``kd_loss`` step validates its options, converts the mass and enters a
   public function (counted by wrapping those functions);
 - ``import isotree`` in a fresh process against ``import numba`` (warm Numba cache).
@@ -15,7 +16,6 @@ Cases:
 ``--tag NAME`` writes ``results/overhead_NAME.*`` (e.g. to keep a run of an older checkout).
 """
 
-import functools
 import os
 import statistics
 import subprocess
@@ -55,34 +55,89 @@ def torch_chain_small(report, quick):
                    **bench.timings(result, elements=10))
 
 
-def _kd_step(itorch, student, teacher, mass, ida):
-    student.grad = None
-    loss = itorch.kd_loss(student, teacher, mass, ida=ida)
-    loss.backward()
+class _KdStep:
+    """One training step of a student on a batch, distilled with ``kd_loss(ida=...)``."""
+
+    def __init__(self, model, x, teacher, mass, ida, compiled):
+        import torch
+
+        import isotree.torch as itorch
+
+        self.model, self.x, self.teacher, self.mass, self.ida = model, x, teacher, mass, ida
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+        self.itorch = itorch
+        self.run = torch.compile(self.step) if compiled else self.step
+
+    def step(self):
+        self.optimizer.zero_grad()
+        loss = self.itorch.kd_loss(self.model(self.x), self.teacher, self.mass, ida=self.ida)
+        loss.backward()
+        self.optimizer.step()
+
+    def __call__(self):
+        self.run()
+
+
+def _batch(b, c, rng):
+    import torch
+
+    from isotree.ida import mixup_mass
+
+    mass = mixup_mass(rng.integers(0, c, b), rng.integers(0, c, b), rng.uniform(0, 1, b), c)
+    return torch.as_tensor(mass, dtype=torch.float32), torch.randn(b, c)
 
 
 def kd_step(report, quick):
+    """What exact IDA adds to a training step: a small MLP (256 x 100, eager and compiled)."""
     import torch
 
-    import isotree.torch as itorch
-    from isotree.ida import mixup_mass
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    b, c = 256, 100
+    mass, teacher = _batch(b, c, rng)
+    x = torch.randn(b, 128)
+    for compiled in (False, True):
+        steps = {}
+        for ida in ("exact", None):
+            torch.manual_seed(0)
+            model = torch.nn.Sequential(torch.nn.Linear(128, 256), torch.nn.ReLU(),
+                                        torch.nn.Linear(256, c))
+            steps[str(ida)] = _KdStep(model, x, teacher, mass, ida, compiled)
+        for pattern in PATTERNS:
+            result = bench.measure(steps, pattern, rounds=5 if quick else 15)
+            fields = bench.timings(result, "None", elements=b * c, isotree="exact",
+                                   peer_label="the same step, ida=None")
+            extra_ms = (result["s"]["exact"] - result["s"]["None"]) * 1e3
+            report.add("MLP step with kd_loss(ida='exact')", n=c, rows=b, dtype="float32",
+                       pattern=pattern, condition="compiled" if compiled else "eager",
+                       extra_ms_per_step=extra_ms, target=[("extra_ms_per_step", "<=", 0.3)],
+                       **fields)
+
+
+def kd_cnn_step(report, quick):
+    """The share of exact IDA in a small CNN's step, 256 images, 1000 classes."""
+    import torch
 
     torch.manual_seed(0)
-    b, c = 256, 100
-    rng = np.random.default_rng(0)
-    mass = torch.as_tensor(mixup_mass(rng.integers(0, c, b), rng.integers(0, c, b),
-                                      rng.uniform(0, 1, b), c), dtype=torch.float32)
-    student = torch.randn(b, c, requires_grad=True)
-    teacher = torch.randn(b, c)
-    funcs = {"exact": functools.partial(_kd_step, itorch, student, teacher, mass, "exact"),
-             "none": functools.partial(_kd_step, itorch, student, teacher, mass, None)}
-    for pattern in PATTERNS:
-        result = bench.measure(funcs, pattern, rounds=5 if quick else 15)
-        fields = bench.timings(result, "none", elements=b * c, isotree="exact",
-                               peer_label="kd_loss(ida=None)")
-        extra_ms = (result["s"]["exact"] - result["s"]["none"]) * 1e3
-        report.add("kd_loss step, ida='exact'", n=c, rows=b, dtype="float32", pattern=pattern,
-                   extra_ms_per_step=extra_ms, **fields)
+    rng = np.random.default_rng(1)
+    b, c = (64, 1000) if quick else (256, 1000)
+    mass, teacher = _batch(b, c, rng)
+    x = torch.randn(b, 3, 32, 32)
+    steps = {}
+    for ida in ("exact", None):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(), torch.nn.Linear(32 * 8 * 8, c))
+        steps[str(ida)] = _KdStep(model, x, teacher, mass, ida, compiled=False)
+    result = bench.measure(steps, "back-to-back", rounds=3 if quick else 9)
+    fields = bench.timings(result, "None", elements=b * c, isotree="exact",
+                           peer_label="the same step, ida=None")
+    share = result["s"]["exact"] / result["s"]["None"] - 1.0
+    report.add("CNN step with kd_loss(ida='exact')", n=c, rows=b, dtype="float32",
+               extra_ms_per_step=(result["s"]["exact"] - result["s"]["None"]) * 1e3,
+               share_of_step=share, target=[("ratio", "<=", 1.02)], **fields)
 
 
 def _counted(label, module, name, func):
@@ -187,7 +242,7 @@ def main():
     try:
         import torch  # noqa: F401
 
-        parts[1:1] = [torch_chain_small, kd_step, kd_step_counts]
+        parts[1:1] = [torch_chain_small, kd_step, kd_cnn_step, kd_step_counts]
     except ImportError:
         print("torch is not installed: the PyTorch cases are skipped")
     bench.run_parts(parts, report, args.quick)

@@ -190,10 +190,13 @@ def tree(ndim, parent, *, increasing, axis, blocks):
     """:func:`isotree.tree_isotonic_regression` (``parent`` is read on the host)."""
     axis = _negative_axis(axis, ndim)
     options = opt.tree(increasing=increasing, return_blocks=True, axis=axis)
-    if not isinstance(parent, Tree):
-        parent = Tree(host(parent))
     return Problem("tree", options, "tree", axis=axis, blocks=check_blocks(blocks),
-                   tree=parent)
+                   tree=tree_of(parent))
+
+
+def tree_of(parent):
+    """``parent`` as a validated :class:`~isotree.Tree` (arrays of any library)."""
+    return parent if isinstance(parent, Tree) else Tree(host(parent))
 
 
 def star(ndim, *, increasing, axis, blocks):

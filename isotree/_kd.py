@@ -80,11 +80,17 @@ def kd_penalty(bx, student, mass):
     low_mixed = bx.amin(bx.where(mixed, p, p + 2.0))
     set_term = bx.where(has_mixed, bx.relu(top_other - low_mixed), bx.zeros_like(top_other))
     # a: the class of largest mass, b: of second-largest (first in class order on ties).
+    # Picked by masked sums, not gathers: torch.compile's inductor (torch 2.13, CPU)
+    # miscompiles the backward of two gathers beside the maximum above.
     order = bx.argsort(mass, descending=True)
-    a, b = order[..., 0:1], order[..., 1:2]
-    mass_a, mass_b = bx.gather(mass, a)[..., 0], bx.gather(mass, b)[..., 0]
-    ordered = (mass_a > mass_b) & (mass_b > low[..., 0])
-    pair = bx.relu(bx.gather(p, b)[..., 0] - bx.gather(p, a)[..., 0])
+    classes = bx.arange_like(mass.shape[-1], order)
+    is_a, is_b = classes == order[..., 0:1], classes == order[..., 1:2]
+
+    def pick(values, chosen):
+        return bx.sum(bx.where(chosen, values, bx.zeros_like(values)), axis=-1)
+
+    ordered = (pick(mass, is_a) > pick(mass, is_b)) & (pick(mass, is_b) > low[..., 0])
+    pair = bx.relu(pick(p, is_b) - pick(p, is_a))
     return set_term + bx.where(ordered, pair, bx.zeros_like(pair))
 
 

@@ -192,11 +192,14 @@ def check_bound(value, name):
     """A bound is None or a real scalar (an infinite bound is no bound, as in NumPy's clip)."""
     if value is None:
         return None
-    array = np.asarray(value)
-    if array.ndim != 0 or array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a real scalar or None; got {value!r}")
-    value = float(array)
-    if np.isnan(value):
+    if isinstance(value, (int, float, np.integer, np.floating)):  # no array: compilers
+        value = float(value)                                       # trace this
+    else:
+        array = np.asarray(value)
+        if array.ndim != 0 or array.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be a real scalar or None; got {value!r}")
+        value = float(array)
+    if math.isnan(value):
         raise ValueError(f"{name} must not be NaN")
     return value
 

@@ -123,13 +123,14 @@ def _tree_op(y: Tensor, w: Tensor | None, parent: Tensor, increasing: bool, axis
 
 
 @torch.library.custom_op("isotree::isotonic_logits", mutates_args=())
-def _logits_op(logits: Tensor, mass: Tensor, method: str, n_iter: int,
-               blocks: str) -> tuple[Tensor, Tensor, Tensor]:
-    """IDA along the last axis: (fit, block labels or empty, empty)."""
-    exact = method == "exact"
-    problem = ad.Problem("logits", opt.Logits(method, n_iter, return_blocks=exact),
+def _logits_op(logits: Tensor, mass: Tensor, method: str, n_iter: int, blocks: str,
+               labels: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """IDA along the last axis: (fit, block labels or empty, empty). ``labels``: the exact
+    fit's block labels, which its derivative needs (a detached teacher does not)."""
+    with_labels = labels and method == "exact"
+    problem = ad.Problem("logits", opt.Logits(method, n_iter, return_blocks=with_labels),
                          "preorder", weighted=False, blocks=blocks)
-    if exact:
+    if with_labels:
         return _solve(problem, logits, None, (mass,))
     fit = _dispatch.run("logits", problem.options, logits, mass, public=None)
     return fit.contiguous(), _empty_labels(fit), _empty_labels(fit)
@@ -143,7 +144,7 @@ def _block_vjp_op(grad: Tensor, labels: Tensor, y: Tensor, w: Tensor | None,
     if grad.device.type != "cpu":
         full = torch.ones_like(y) if w is None else w.expand(y.shape)
         grad_y, grad_w = _blocks.block_vjp(_bx, labels, y, full, grad, need_w)
-        return grad_y, (grad_w if need_w else _empty_like_float(y))
+        return grad_y.contiguous(), (grad_w.contiguous() if need_w else _empty_like_float(y))
     n = y.shape[-1]
 
     def rows(t):
@@ -191,13 +192,16 @@ def _(y, w, parent, increasing, axis, blocks):
 
 
 @_logits_op.register_fake
-def _(logits, mass, method, n_iter, blocks):
-    return _fake_solve(logits, False, labels=method == "exact")
+def _(logits, mass, method, n_iter, blocks, labels):
+    return _fake_solve(logits, False, labels=labels and method == "exact")
 
 
 @_block_vjp_op.register_fake
 def _(grad, labels, y, w, need_w):
-    return torch.empty_like(y), (torch.empty_like(y) if need_w else _empty_like_float(y))
+    def new():
+        return torch.empty(y.shape, dtype=y.dtype, device=y.device)
+
+    return new(), (new() if need_w else _empty_like_float(y))
 
 
 # Derivatives: the block average, in PyTorch operations (differentiable again).
@@ -228,18 +232,21 @@ _register_derivative(_tree_op, 4, lambda inputs: False)
 
 
 def _logits_setup(ctx, inputs, output):
-    logits, _, method, _, _ = inputs
+    logits, _, method, _, _, with_labels = inputs
     _, labels, _ = output
     ctx.save_for_backward(logits, labels)
-    ctx.method = method
+    ctx.method, ctx.with_labels = method, with_labels
 
 
 def _logits_backward(ctx, grad, _labels, _groups):
     if ctx.method != "exact":
         raise ad.not_differentiable(ctx.method)
+    if not ctx.with_labels:
+        raise ValueError("isotonic_logits was solved without block labels (labels=False), "
+                         "so it has no derivative here")
     logits, labels = ctx.saved_tensors
     grad_z, _ = _vjp(-1, False, logits, None, labels, None, grad, False)
-    return grad_z, None, None, None, None
+    return grad_z, None, None, None, None, None
 
 
 _logits_op.register_autograd(_logits_backward, setup_context=_logits_setup)
@@ -304,13 +311,12 @@ def _tree_vmap(info, in_dims, y, w, parent, *options):
 _tree_op.register_vmap(_tree_vmap)
 
 
-def _logits_vmap(info, in_dims, logits, mass, method, n_iter, blocks):
+def _logits_vmap(info, in_dims, logits, mass, method, n_iter, blocks, labels):
     z_dim, m_dim = in_dims[:2]
     shape = _batched_shape(info, logits, z_dim)
     out = _logits_op(_batch_first(logits, z_dim, shape), _batch_first(mass, m_dim, shape),
-                     method, n_iter, blocks)
-    exact = method == "exact"
-    return out, (0, 0 if exact else None, None)
+                     method, n_iter, blocks, labels)
+    return out, (0, 0 if labels and method == "exact" else None, None)
 
 
 _logits_op.register_vmap(_logits_vmap)
@@ -355,6 +361,54 @@ def _tree_of(parent):
             kept[0].device == parent.device:
         return kept[1]
     return Tree(parent.detach().cpu().numpy())
+
+
+# Under torch.compile, host-side setup (validating a parent array, building roots from an
+# array) runs once, when the function is traced: the compiler calls these "constant"
+# functions with the concrete arguments and bakes the integer key they return into the
+# graph; the objects it names stay here for as long as the process lives.
+_TRACED = []
+
+
+@torch._dynamo.assume_constant_result
+def _traced_tree(parent):
+    tree = ad.tree_of(parent)
+    _TRACED.append((tree, _tree_tensor(tree)))
+    return len(_TRACED) - 1
+
+
+@torch._dynamo.assume_constant_result
+def _traced_roots(shape, axis, root):
+    _TRACED.append(torch.from_numpy(ad.roots(shape, axis, root)))
+    return len(_TRACED) - 1
+
+
+def _tree_and_tensor(parent):
+    """The validated Tree of ``parent`` and its parent tensor (for the operator)."""
+    if isinstance(parent, Tensor) and torch.compiler.is_compiling():
+        raise ValueError("parent must be concrete under torch.compile: pass a Tree, a list "
+                         "or a NumPy array (validated once, when the function is traced)")
+    if torch.compiler.is_compiling():
+        return _TRACED[_traced_tree(parent)]
+    tree = ad.tree_of(parent)
+    return tree, _tree_tensor(tree)
+
+
+def _roots_tensor(shape, axis, root, device):
+    """The roots of a star problem as an int64 tensor of the batch shape (an integer or
+    an array of it: validated here; a tensor: by the operator)."""
+    batch = shape[:axis % len(shape)] + shape[axis % len(shape) + 1:]
+    if isinstance(root, Tensor):
+        root = root.to(device=device)
+        return root.expand(batch) if root.dim() == 0 else root
+    if isinstance(root, (int, np.integer)) and not isinstance(root, bool):
+        n = shape[axis]
+        if not -n <= root < n:
+            raise ValueError(f"root must be an index in [-{n}, {n}); root is {root}")
+        return torch.full(batch, int(root) % n, dtype=torch.int64, device=device)
+    if torch.compiler.is_compiling():
+        return _TRACED[_traced_roots(shape, axis, root)].to(device)
+    return torch.from_numpy(ad.roots(shape, axis, root)).to(device)
 
 
 # --- the autograd.Function for forward mode and torch.func transforms -------------------------
@@ -541,8 +595,9 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-
     """
     _host_option(parent, "parent")
     y = _values(y)
-    problem = ad.tree(y.dim(), parent, increasing=increasing, axis=axis, blocks=blocks)
-    parent_tensor = _tree_tensor(problem.tree).to(y.device)
+    tree, parent_tensor = _tree_and_tensor(parent)
+    problem = ad.tree(y.dim(), tree, increasing=increasing, axis=axis, blocks=blocks)
+    parent_tensor = parent_tensor.to(y.device)
     increasing = problem.options.increasing
     return _run(problem, lambda y, w, axis: _tree_op(y, w, parent_tensor, increasing, axis,
                                                      problem.blocks), y, weights)
@@ -572,7 +627,7 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
     _host_option(root, "root")
     y = _values(y)
     problem = ad.star(y.dim(), increasing=increasing, axis=axis, blocks=blocks)
-    roots = torch.from_numpy(ad.roots(tuple(y.shape), problem.axis, root)).to(y.device)
+    roots = _roots_tensor(tuple(y.shape), problem.axis, root, y.device)
     increasing = problem.options.increasing
     return _run(problem, lambda y, w, roots, axis: _star_op(y, w, roots, increasing, axis,
                                                             problem.blocks),
@@ -581,7 +636,7 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
 
 def _host_option(value, name):
     """``parent`` and ``root`` shape the problem and are read on the host: not batchable."""
-    if _functorch_wrapped(value):
+    if not torch.compiler.is_compiling() and _functorch_wrapped(value):
         raise ValueError(f"{name} cannot be batched by torch.func.vmap or be differentiated: "
                          f"it is read on the host when the problem is set up; pass one "
                          f"{name} for the batch (root: an integer tensor of the batch shape)")
@@ -594,17 +649,18 @@ def _mass(mass, logits, dtype):
                               check=not torch.compiler.is_compiling())
 
 
-def _fit_logits(logits, mass, options, blocks="solver"):
-    """Validated logits and mass (mass already of the logits' shape) through the operator."""
+def _fit_logits(logits, mass, options, blocks="solver", differentiable=True):
+    """Validated logits and mass (mass already of the logits' shape) through the operator;
+    ``differentiable=False`` for logits no derivative can watch (a detached teacher)."""
     dtype = logits.dtype
     z = logits.to(_compute_dtype(logits))
-    if options.method == "exact":
-        fit = _apply(_Call(lambda z, w, mass, axis: _logits_op(z, mass, "exact", 0, blocks),
-                           -1), z, None, (mass,))
+    if options.method == "exact" and differentiable:
+        fit = _apply(_Call(lambda z, w, mass, axis: _logits_op(z, mass, "exact", 0, blocks,
+                                                               True), -1), z, None, (mass,))
     else:
-        if _watched(z):
+        if differentiable and _watched(z):
             raise ad.not_differentiable(options.method)
-        fit = _logits_op(z, mass, options.method, options.n_iter, blocks)[0]
+        fit = _logits_op(z, mass, options.method, options.n_iter, blocks, False)[0]
     return fit if fit.dtype == dtype else fit.to(dtype)
 
 
@@ -727,7 +783,7 @@ def kd_loss(student_logits, teacher_logits, mass, *, temperature=4.0, alpha=0.9,
         raise ValueError(f"teacher_logits must have the shape of student_logits "
                          f"{tuple(student.shape)}; got {tuple(teacher.shape)}")
     if options.teacher is not None:
-        teacher = _fit_logits(teacher, mass, options.teacher)
+        teacher = _fit_logits(teacher, mass, options.teacher, differentiable=False)
     return _kd.kd_loss(_bx, student, teacher, mass, options)
 
 
