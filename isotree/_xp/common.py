@@ -28,7 +28,7 @@ def namespace(*arrays):
     except ImportError:  # pragma: no cover - the extras install it
         raise ImportError(
             "arrays of other libraries need array-api-compat: pip install array-api-compat "
-            "(the isotree-ir extras torch, jax and cupy include it)") from None
+            "(the extras torch, jax, cupy and cuda include it)") from None
     return array_api_compat.array_namespace(*foreign)
 
 
