@@ -139,3 +139,29 @@ def test_check_site_skips_cleanly_without_a_browser(monkeypatch, tmp_path, capsy
     assert check_site.main([str(tmp_path)]) == 0
     assert "SKIPPED" in capsys.readouterr().out
     assert check_site.main([str(tmp_path), "--require-browser"]) == 1
+
+
+def test_kd_example_runs_pytorch_on_one_thread_unless_told(monkeypatch):
+    """The KD example's models and batches are small: one PyTorch thread by default, as
+    the threads page says for small work (a busy neighbour made two threads 10-100x
+    slower per step); ``--threads`` sets another count."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    spec = importlib.util.spec_from_file_location("kd_digits", ROOT / "examples" / "kd_digits.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    asked = []
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(torch, "set_num_threads", asked.append)
+    monkeypatch.setattr(example, "data", stop)  # the training itself is not under test
+    for argv, threads in (([], 1), (["--threads", "3"], 3)):
+        with pytest.raises(Stop):
+            example.main(argv)
+        assert asked[-1] == threads
+    assert len(asked) == 2
