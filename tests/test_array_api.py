@@ -200,7 +200,7 @@ def test_chain_and_predictor_match_numba_and_oracle(backend):
 
 
 def test_chain_cancellation_and_overflow(backend):
-    """Issue 9, item 14: block sums without cancellation, rows scaled before summing."""
+    """Block sums without cancellation, rows scaled before summing."""
     name, xp, convert = backend
     y = np.array([[-1e17, 2.0, 2.0, 2.0], [1.5e308, 1.5e308, 0.0, 0.0],
                   [1e-320, 3e-321, 1.0, 0.5], [2e-300, 2e-300, 2e-300, 1e-300]])
