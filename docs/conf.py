@@ -150,7 +150,7 @@ def _note_examples_not_run(app, docname, source):
     title_end = source[0].index("\n=")  # the title's underline
     title_end = source[0].index("\n", title_end + 1)
     note = (f"\n\n.. note::\n\n   This example was not run in this build of the "
-            f"documentation, and its figure is a placeholder: {NOT_RUN[name]}\n")
+            f"documentation, so it shows no output or figure: {NOT_RUN[name]}\n")
     source[0] = source[0][:title_end] + note + source[0][title_end:]
 
 
