@@ -2,7 +2,7 @@
 
 Run:  pip install -e ".[bench]" && python benchmarks/bench_core.py [--quick]
 
-Cases (issue 8's targets): 256 x 100 batched chains back to back and each call after 20 ms
+Cases: 256 x 100 batched chains back to back and each call after 20 ms
 of other work, on the machine as it is and with a second process spinning on one core;
 weighted chains of 10^6 in paired runs against SciPy and scikit-learn; a random recursive
 tree of 10^6 nodes with a random labelling against Higra; the per-call overhead at n = 10.

@@ -2,7 +2,7 @@
 
 Run:  pip install -e ".[bench]" && python benchmarks/bench_ida.py [--quick]
 
-Cases (issue 8's targets): the star of 10^6 on one thread against ``np.sort`` of the same
+Cases: the star of 10^6 on one thread against ``np.sort`` of the same
 array; IDA exact, approx and shift on 1024 x 1000 float32 logits with the default threads
 against ``np.sort(z, axis=1)``; what IDA exact on 256 x 100 float32 adds to each step of a
 small PyTorch CPU training loop; and how far ``approx``/``shift`` are from the exact fit.

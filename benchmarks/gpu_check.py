@@ -4,8 +4,8 @@ Run:  python benchmarks/gpu_check.py [--out DIR]      (default: $OUT, else bench
       python benchmarks/gpu_check.py --dry-run --out DIR   (no GPU: tiny sizes, the CUDA
                                                             kernels under Numba's simulator)
 
-Needs PyTorch with CUDA and a ``numba.cuda`` that can launch (``pip install
-"isotree-ir[cuda]"`` brings NVIDIA's numba-cuda). Writes ``gpu_results.md`` and
+Needs PyTorch with CUDA and a ``numba.cuda`` that can launch (in the clone, ``pip install
+-e ".[test,cuda]"`` brings pytest and NVIDIA's numba-cuda). Writes ``gpu_results.md`` and
 ``gpu_results.json`` to DIR and prints the report. Budget: under 4 minutes on one H200
 (most of it the tests and the kernels' first compilation).
 

@@ -12,9 +12,14 @@ extra), and the check fails if a page
 * fails to load a resource (a 404, a blocked request, a CDN the build should not need),
 * misses its figures (images that did not load count as missing),
 * leaves math unrendered (MathJax is served from the build, so it must typeset offline),
-* or has a title (or a "previous/next" link) wider than its column.
+* has a title (or a "previous/next" link) wider than its column,
+* on the landing page and the quick start: has a code block that scrolls sideways, or
+  shows the landing figure shrunk below 3/4 of its size (its text would be too small
+  to read; ``tests/test_gallery.py`` keeps the figure's text at 10 pt or more).
 
-Checked pages: the landing page, the API pages of ``tree_isotonic_regression`` and of its
+Every page is opened twice, in a desktop window 1400 pixels wide and a phone's 400 pixels
+(``--screenshots DIR`` saves ``PAGE@1400.png`` and ``PAGE@400.png``). Checked pages: the
+landing page, the quick start, the API pages of ``tree_isotonic_regression`` and of its
 JAX adapter (the longest title), the mathematics and benchmarks pages and every gallery
 example. Without a Chromium binary (``chromium``,
 ``chromium-browser``, ``google-chrome`` or the ``CHROMIUM`` environment variable) the check
@@ -24,6 +29,7 @@ prints why and exits 0, or exits 1 with ``--require-browser``.
 import argparse
 import base64
 import functools
+import itertools
 import json
 import os
 import shutil
@@ -36,7 +42,13 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 PAGE_TIMEOUT = 30.0  # seconds to load and typeset one page
-WIDTH, HEIGHT = 1100, 900  # a laptop's browser window
+# (width, height, mobile): a desktop browser window and a phone held upright.
+WINDOWS = ((1400, 900, False), (400, 800, True))
+# The landing figure must be shown at 3/4 of its size or more: drawn with 10 pt text at
+# 100 dpi, that is 10 CSS pixels or more on screen.
+FIGURE_SCALE = 0.75
+# Expectations that are checks to run, not minimum counts (see pages_to_check).
+FLAGS = ("code_fits", "figure_readable")
 
 # JavaScript run in each page once it has loaded: what a reader would see.
 INSPECT = """
@@ -62,6 +74,14 @@ INSPECT = """
                                       > (t.closest("a") || t.parentElement)
                                           .getBoundingClientRect().right + 1)
                       .map(t => t.textContent.trim()),
+    // Code blocks a reader must scroll sideways: their first line, to name them.
+    code_scrolls: [...document.querySelectorAll("article pre")]
+                    .filter(p => p.scrollWidth > p.clientWidth + 1)
+                    .map(p => p.textContent.trim().split("\\n")[0].slice(0, 60)),
+    // The landing figure: on-screen width over the picture's own width (1x source).
+    figure_scale: [...document.querySelectorAll(".landing-figure img")]
+                    .filter(i => i.naturalWidth > 0)
+                    .map(i => i.getBoundingClientRect().width / i.naturalWidth),
   };
 })()
 """
@@ -156,14 +176,16 @@ def problems_in(events, session):
     return found
 
 
-def check_page(tools, base_url, page, expect, screenshots):
-    """Load one page in a fresh tab; return a list of problems (empty when all is well)."""
+def check_page(tools, base_url, page, expect, screenshots, window):
+    """Load one page in a fresh tab of the given window; return a list of problems (empty
+    when all is well) and what the page showed."""
+    width, height, mobile = window
     target = tools.call("Target.createTarget", url="about:blank")["targetId"]
     session = tools.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
     for domain in ("Page", "Runtime", "Log", "Network"):
         tools.call(f"{domain}.enable", session)
-    tools.call("Emulation.setDeviceMetricsOverride", session, width=WIDTH, height=HEIGHT,
-               deviceScaleFactor=1, mobile=False)
+    tools.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height,
+               deviceScaleFactor=1, mobile=mobile)
     tools.events.clear()
     tools.call("Page.navigate", session, url=f"{base_url}/{page}")
     tools.wait_for("Page.loadEventFired", session)
@@ -176,7 +198,7 @@ def check_page(tools, base_url, page, expect, screenshots):
     if seen["images_loaded"] < seen["images"]:
         found.append(f"{seen['images'] - seen['images_loaded']} image(s) did not load")
     for key, minimum in expect.items():
-        if seen[key] < minimum:
+        if key not in FLAGS and seen[key] < minimum:
             found.append(f"expected at least {minimum} {key.replace('_', ' ')}, found "
                          f"{seen[key]}")
     if seen["math_typeset"] < seen["math"]:
@@ -184,19 +206,32 @@ def check_page(tools, base_url, page, expect, screenshots):
                      "not typeset by MathJax")
     for title in seen["titles_cut"]:
         found.append(f"title wider than its column (cut off): {title!r}")
+    if expect.get("code_fits"):
+        for line in seen["code_scrolls"]:
+            found.append(f"code block scrolls sideways: {line!r}")
+    if expect.get("figure_readable"):
+        if not seen["figure_scale"]:
+            found.append("the landing figure is missing")
+        for scale in seen["figure_scale"]:
+            if scale < FIGURE_SCALE:
+                found.append(f"the landing figure is shown at {scale:.2f} of its size (text "
+                             f"too small to read; at least {FIGURE_SCALE} expected)")
     if screenshots:
         shot = tools.call("Page.captureScreenshot", session, format="png",
                           captureBeyondViewport=False)
-        name = page.replace("/", "_").removesuffix(".html") + ".png"
+        name = page.replace("/", "_").removesuffix(".html") + f"@{width}.png"
         (Path(screenshots) / name).write_bytes(base64.b64decode(shot["data"]))
     tools.call("Target.closeTarget", targetId=target)
     return found, seen
 
 
 def pages_to_check(site):
-    """(page, expected minimum counts) for every page the check opens."""
+    """(page, expectations) for every page the check opens: minimum counts, and the
+    flags ``code_fits`` (no code block scrolls sideways) and ``figure_readable``."""
     pages = [
-        ("index.html", {"images_loaded": 1, "cards": 5}),
+        ("index.html", {"images_loaded": 1, "cards": 5, "code_fits": True,
+                        "figure_readable": True}),
+        ("quickstart.html", {"code_fits": True}),
         ("generated/isotree.tree_isotonic_regression.html", {"images_loaded": 1, "math": 1}),
         # The longest title, between two more long ones ("previous" and "next" links).
         ("generated/isotree.jax.tree_isotonic_regression.html", {}),
@@ -211,9 +246,12 @@ def pages_to_check(site):
 
 
 def start_browser(browser, profile):
+    # Nothing but the local server is reached: no updates, sync or background requests.
     command = [browser, "--headless", "--no-sandbox", "--disable-gpu",
-               "--disable-dev-shm-usage", "--no-first-run", "--remote-debugging-port=0",
-               f"--user-data-dir={profile}", "about:blank"]
+               "--disable-dev-shm-usage", "--no-first-run", "--disable-quic",
+               "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--remote-debugging-port=0", f"--user-data-dir={profile}",
+               "about:blank"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     port_file = Path(profile) / "DevToolsActivePort"
     deadline = time.monotonic() + PAGE_TIMEOUT
@@ -256,13 +294,16 @@ def main(argv=None):
 
             with connect(endpoint, max_size=None, open_timeout=PAGE_TIMEOUT) as socket:
                 tools = DevTools(socket)
-                for page, expect in pages_to_check(args.site):
+                for (page, expect), window in itertools.product(pages_to_check(args.site),
+                                                                WINDOWS):
                     QuietHandler.failures.clear()
-                    found, seen = check_page(tools, base_url, page, expect, args.screenshots)
+                    found, seen = check_page(tools, base_url, page, expect, args.screenshots,
+                                             window)
                     found += QuietHandler.failures
                     summary = (f"{seen['images_loaded']} images, {seen['math_typeset']} "
                                "formulas" + (f", {seen['cards']} cards" if seen["cards"] else ""))
-                    print(f"{'ok  ' if not found else 'FAIL'} {page} ({summary})")
+                    print(f"{'ok  ' if not found else 'FAIL'} {page} at {window[0]} px "
+                          f"({summary})")
                     for problem in found:
                         print(f"       {problem}")
                     failed += bool(found)

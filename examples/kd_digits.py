@@ -12,6 +12,11 @@ It prints the teacher's order-violation statistics on mixed test samples, before
 the isotonic fit, and the student's test accuracy (mean and standard deviation over seeds).
 
 Run:  pip install -e ".[torch]" scikit-learn && python examples/kd_digits.py [--seeds 5]
+
+PyTorch runs on one thread by default (``--threads N`` to change it): the models and
+batches are small, and, as for isotree's own small batches (docs: "Threads, processes and
+training loops"), a thread pool costs more in wake-ups than it saves, far more when another
+process keeps the other cores busy.
 """
 
 import argparse
@@ -92,11 +97,17 @@ def distil(teacher, x, y, seed, options, epochs=40):
     return student.eval()
 
 
-def main():
+def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    args = parser.parse_args()
-    torch.set_num_threads(2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="PyTorch's threads (default 1: the work is small)")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    torch.set_num_threads(args.threads)
     start = time.perf_counter()
     x_train, y_train, x_test, y_test = data()
     teacher = train_teacher(x_train, y_train)

@@ -10,7 +10,6 @@ held as strings). Every problem with the file is one line on standard error nami
 import argparse
 import codecs
 import csv
-import difflib
 import functools
 import itertools
 import operator
@@ -134,15 +133,30 @@ def _lines(stream, label):
 
 
 def _records(stream, label):
-    """``(line, fields)`` for every non-blank record; ``line`` is 1-based (a record's last
-    line when a quoted field spans several)."""
+    """``(line, fields)`` for every record; ``line`` is 1-based (a record's last line when a
+    quoted field spans several). A blank line is a record with no fields: blank lines at
+    the end of the file are dropped, one followed by more records is an error naming it
+    (it is not a row, so dropping it would silently leave a row out of the fit, and in a
+    one-column file it would be a row whose value is missing)."""
     reader = csv.reader(_lines(stream, label))
+    blank = None
     try:
         for fields in reader:
-            if fields:
-                yield reader.line_num, fields
+            if not fields:
+                blank = blank or reader.line_num
+                continue
+            if blank is not None:
+                yield blank, []
+                return
+            yield reader.line_num, fields
     except csv.Error as error:
         raise InputError(f"{label}, line {reader.line_num}: {error}") from None
+
+
+def _blank_line(label, line):
+    return InputError(f"{label}, line {line} is blank: every line from the header to the "
+                      f"last row must be a row (remove the blank line, or give the row's "
+                      f"cells)")
 
 
 def _parse_parent(text):
@@ -207,12 +221,30 @@ class _Column:
                              else np.float64)
 
 
+# Other spellings of the columns ``solve`` reads. A column whose name reduces to one of
+# these (letter case, spaces, underscores and hyphens ignored, a plural "s" dropped) but is
+# not read is an error, because copying it through would fit silently wrong: "weights"
+# left out turns a weighted fit into an unweighted one, "Parent" a tree into a chain.
+_SPELLINGS = {"y": "y", "weight": "weight", "w": "weight", "sampleweight": "weight",
+              "parent": "parent", "parentid": "parent", "x": "x"}
+
+
+def _looks_like(name):
+    """The role whose column ``name`` looks like a spelling of, or None."""
+    key = re.sub(r"[\s_-]", "", name).casefold()
+    for candidate in (key, key[:-1] if key.endswith("s") else ""):
+        if candidate in _SPELLINGS:
+            return _SPELLINGS[candidate]
+    return None
+
+
 def _columns(header, label, mapped, keep):
     """Check the header against the roles: ``{role: _Column}`` for the columns read.
 
-    Every column must be read (by its default name or through ``--y/--weight/--parent/
-    --x``) or named by ``--keep``: a near miss such as ``weights`` is an error, never a
-    column silently left out of the fit.
+    Columns are read by their default names or through ``--y/--weight/--parent/--x``; the
+    other columns are copied to the output unchanged, except one that looks like a
+    spelling of a column isotree reads (``Weight``, ``weights``, ``parent_id``): that is an
+    error unless mapped or named by ``--keep``, never a column silently left out of the fit.
     """
     names = [name.strip() for name in header]
     seen = {}
@@ -246,37 +278,35 @@ def _columns(header, label, mapped, keep):
                              f"--keep names columns that are only copied to the output")
         if keep.count(name) > 1:
             raise InputError(f"--keep {name} is given twice")
-    unknown = [name for name in names if name not in claimed and name not in keep]
-    if unknown or "y" not in roles:
-        raise InputError(_unknown_message(label, unknown, roles, header))
+    copied = [name for name in names if name not in claimed and name not in keep]
+    near_misses = {name: _looks_like(name) for name in copied if _looks_like(name)}
+    if near_misses or "y" not in roles:
+        raise InputError(_unread_message(label, near_misses, roles, header))
     if "parent" in roles and "x" in roles:
         raise InputError(f"{label} has both a parent column ({roles['parent']!r}) and an x "
                          f"column ({roles['x']!r}): give one order")
     return {role: _Column(role, name, seen[name]) for role, name in roles.items()}
 
 
-def _unknown_message(label, unknown, roles, header):
-    """Which columns are missing or not read, the names isotree reads, and a guess at the
-    option that maps each unread column (``weights`` -> ``--weight weights``)."""
+def _unread_message(label, near_misses, roles, header):
+    """What is missing or not read, the names isotree reads, and the option that maps each
+    unread column (``weights`` -> ``--weight weights``)."""
     problems = ["no column 'y'"] if "y" not in roles else []
-    if unknown:
-        listed = ", ".join(map(repr, unknown))
-        problems.append(f"column {listed} is not read" if len(unknown) == 1
+    if near_misses:
+        listed = ", ".join(map(repr, near_misses))
+        problems.append(f"column {listed} is not read" if len(near_misses) == 1
                         else f"columns {listed} are not read")
     message = (f"{label}: {' and '.join(problems)}: isotree reads 'y' (the values), optionally "
                f"'weight', and 'parent' or 'x' for the order")
     if len(header) == 1 and any(s in header[0] for s in ";\t|"):
         return message + "; the header looks like another separator: isotree reads commas"
-    hints = []
-    for name in unknown:
-        free = [role for role in ROLES if role not in roles]
-        guess = [role for role in free if name.lower().startswith(role)
-                 or (len(name) < len(role) and role.startswith(name.lower()))]
-        guess = guess or difflib.get_close_matches(name.lower(), free, n=1, cutoff=0.6)
-        if guess:
-            hints.append(f"for {name!r} as {guess[0]!r}: --{guess[0]} {name}")
-    message += ("; map a column to one of them with --y/--weight/--parent/--x COLUMN, or copy "
-                "it unchanged to the output with --keep COLUMN")
+    hints = [f"for {name!r} as {role!r}: --{role} {name}"
+             for name, role in near_misses.items()]
+    if "y" not in roles and "y" not in near_misses.values():
+        message += "; name the column of values with --y COLUMN"
+    if near_misses:
+        message += ("; map a column to one of them with --y/--weight/--parent/--x COLUMN, or "
+                    "copy it unchanged to the output with --keep COLUMN")
     return message + (f" ({'; '.join(hints)})" if hints else "")
 
 
@@ -288,6 +318,8 @@ def _header(stream, label, mapped, keep):
         raise InputError(f"{label} is empty: the first line must name the columns (y, and "
                          f"optionally weight and parent or x)")
     header_line, header = first
+    if not header:
+        raise _blank_line(label, header_line)
     return records, header_line, len(header), _columns(header, label, mapped, keep)
 
 
@@ -309,8 +341,11 @@ def _rows(records, header_line, width, columns, label, chunk=1 << 14):
         chunk_lines.clear()
 
     for line, fields in records:
-        if len(fields) != width:
+        if not fields:
             flush()  # earlier rows first: their errors come from earlier lines
+            raise _blank_line(label, line)
+        if len(fields) != width:
+            flush()
             raise InputError(f"{label}, line {line}: {_count(len(fields), 'field')}, but the "
                              f"header (line {header_line}) has {width}")
         cells.append(pick(fields))
@@ -490,9 +525,10 @@ def build_parser():
         description="Read column 'y', optional 'weight', and optionally 'parent' (a tree: "
                     "the 0-based data row of each row's parent, -1 or empty for a root) or "
                     "'x' (a predictor). Without either, the rows form a chain in file order. "
-                    "Every other column is an error unless --keep names it. Writes every "
-                    "column plus 'fit'; a line on standard error says which order and "
-                    "weights were used.")
+                    "Other columns are copied to the output unchanged, but one whose name "
+                    "looks like a column isotree reads ('Weight', 'weights', 'parent_id') is "
+                    "an error unless mapped or named by --keep. Writes every column plus "
+                    "'fit'; a line on standard error says which order and weights were used.")
     solver.add_argument("input", help="the CSV file (UTF-8; '-' for standard input)")
     solver.add_argument("-o", "--output",
                         help="where to write (default, or '-': standard output)")
@@ -505,8 +541,9 @@ def build_parser():
         solver.add_argument(f"--{role}", metavar="COLUMN", dest=f"{role}_column",
                             help=f"the column of {what} (default: '{role}')")
     solver.add_argument("--keep", metavar="COLUMN", action="append", default=[],
-                        help="a column isotree does not read, copied unchanged to the output "
-                             "(repeat for several)")
+                        help="copy this column unchanged to the output even though its name "
+                             "looks like a column isotree reads (repeat for several; other "
+                             "columns are copied anyway)")
     return parser
 
 

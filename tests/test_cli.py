@@ -73,7 +73,7 @@ def test_solve_tree_predictor_and_flags(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("value\n1\n", "no column 'y' and column 'value' is not read"),
+    ("value\n1\n", "no column 'y': isotree reads 'y' (the values)"),
     ("y\n1\nabc\n", "line 3: column 'y': 'abc' is not a valid number"),
     ("y\n1\nnan\n", "y must be finite; y[1] (column 'y', line 3) is nan"),
     ("y,parent\n1,1\n2,0\n", "no root"),
@@ -95,7 +95,7 @@ def test_unreadable_path_and_usage(tmp_path):
     assert code == 2 and "usage" in err
 
 
-# Issue 9, item 4: an option that has no effect in the call is an error.
+# An option that has no effect in the call is an error.
 
 @pytest.mark.parametrize("text, given", [
     ("y,parent\n1,-1\n0,0\n", "gives a tree (column 'parent')"),
@@ -125,10 +125,13 @@ def test_options_that_would_do_nothing_are_errors(tmp_path, capsys, options, mes
     assert message in err[0]
 
 
-# Issue 9, item 5: near-miss column names are errors that name the expected columns.
+# Columns isotree does not read are copied through; names that look like a column it reads
+# (case, plural, separators) are errors that name the option mapping them.
 
 @pytest.mark.parametrize("column, option", [
     ("weights", "--weight"), ("w", "--weight"), ("X", "--x"), ("parent_id", "--parent"),
+    ("Weight", "--weight"), ("sample weights", "--weight"), ("Parents", "--parent"),
+    ("xs", "--x"),
 ])
 def test_near_miss_columns_are_errors_and_options_map_them(tmp_path, capsys, column, option):
     values = "0" if option == "--x" else "-1" if option == "--parent" else "1"
@@ -158,6 +161,42 @@ def test_near_miss_columns_are_errors_and_options_map_them(tmp_path, capsys, col
     assert err == [f"isotree: fit 2 rows of {path}: {described[role]}"]
 
 
+@pytest.mark.parametrize("header, row", [
+    ("y,id", "{y},{i}"), ("id,weight,y,notes", "{i},1,{y},n{i}"),
+    ("y,x_label,weighted", "{y},a{i},yes"),  # not spellings of x or weight
+])
+def test_other_columns_are_copied_unchanged(tmp_path, capsys, header, row):
+    y = [3.0, 1.0, 2.0, 5.0]
+    path = write(tmp_path / "in.csv", header + "\n" + "".join(
+        row.format(y=v, i=i) + "\n" for i, v in enumerate(y)))
+    code, rows, err = solve(capsys, path)
+    assert code == 0, err
+    np.testing.assert_allclose(fits(rows), isotree.isotonic_regression(y))
+    with open(path) as f:
+        original = list(csv.DictReader(f))
+    assert [{k: v for k, v in r.items() if k != "fit"} for r in rows] == original
+    weighted = "weight from column" in err[0] or "weights from column" in err[0]
+    assert weighted == ("weight" in header.split(",")), err
+
+
+def test_keep_copies_a_near_miss_column(tmp_path, capsys):
+    path = write(tmp_path / "in.csv", "y,Weight\n3,1\n1,9\n")
+    code, rows, err = solve(capsys, path, "--keep", "Weight")
+    assert code == 0
+    np.testing.assert_allclose(fits(rows), [2.0, 2.0])  # unweighted, as asked
+    assert [r["Weight"] for r in rows] == ["1", "9"]
+    assert err == [f"isotree: fit 2 rows of {path}: chain in file order, increasing, "
+                   f"unit weights"]
+
+
+def test_spaces_around_names_are_not_part_of_them(tmp_path, capsys):
+    path = write(tmp_path / "in.csv", " y , weight\n3,1\n1,3\n")
+    code, rows, err = solve(capsys, path)
+    assert code == 0
+    np.testing.assert_allclose(fits(rows), [1.5, 1.5])
+    assert "weights from column 'weight'" in err[0]
+
+
 def test_duplicate_and_reserved_column_names_are_errors(tmp_path, capsys):
     path = write(tmp_path / "in.csv", "y,weight,y\n1,1,2\n")
     code, _, err = solve(capsys, path)
@@ -182,7 +221,7 @@ def test_the_report_says_which_order_and_weights(tmp_path, capsys):
                    f"decreasing, weights from column 'weight'"]
 
 
-# Issue 9, item 6: awkward files, standard input, --version, line numbers, memory.
+# Awkward files, standard input, --version, line numbers, memory.
 
 def test_header_without_rows_is_an_empty_fit(tmp_path, capsys):
     path = write(tmp_path / "in.csv", "y,parent\n")
@@ -207,13 +246,46 @@ def test_byte_order_mark_crlf_and_quoting_are_kept(tmp_path, capsys):
 
 
 def test_ragged_rows_are_errors_with_their_line(tmp_path, capsys):
-    path = write(tmp_path / "in.csv", "y,z\n1,a\n\n2\n")
-    code, rows, err = solve(capsys, path, "--keep", "z")
+    path = write(tmp_path / "in.csv", "y,z\n1,a\n2\n")
+    code, rows, err = solve(capsys, path)
     assert code == 1 and rows == []
-    assert err == [f"isotree: error: {path}, line 4: 1 field, but the header (line 1) has 2"]
+    assert err == [f"isotree: error: {path}, line 3: 1 field, but the header (line 1) has 2"]
     path = write(tmp_path / "in.csv", "y,z\n1,a,b,c\n")
     code, _, err = solve(capsys, path, "--keep", "z")
     assert err == [f"isotree: error: {path}, line 2: 4 fields, but the header (line 1) has 2"]
+
+
+@pytest.mark.parametrize("text, line", [
+    ("y\n1\n\n2\n", 3),  # in a one-column file: a row whose value is missing
+    ("y,weight\n1,1\n2,1\n\n\n3,1\n", 4),
+    ("y\r\n1\r\n\r\n2\r\n", 3),
+    ('y,note\n1,"two\nlines"\n\n2,b\n', 4),
+    ("y,weight\n\n1,1\n", 2),
+    ("\ny\n1\n", 1),  # the first line must be the header
+])
+def test_a_blank_line_before_the_last_row_is_an_error(tmp_path, capsys, text, line):
+    path = write(tmp_path / "in.csv", text)
+    code, rows, err = solve(capsys, path, *(["--keep", "note"] if "note" in text else []))
+    assert code == 1 and rows == []
+    assert err == [f"isotree: error: {path}, line {line} is blank: every line from the "
+                   f"header to the last row must be a row (remove the blank line, or give "
+                   f"the row's cells)"]
+
+
+def test_blank_lines_at_the_end_are_kept_and_ignored(tmp_path, capsys):
+    path = write(tmp_path / "in.csv", "y\n2\n1\n\n\n")
+    code = main(["solve", path])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out == "y,fit\n2,1.5\n1,1.5\n\n\n"
+    assert messages(captured.err)[0].startswith(f"isotree: fit 2 rows of {path}")
+
+
+def test_an_earlier_bad_row_is_reported_before_a_blank_line(tmp_path, capsys):
+    path = write(tmp_path / "in.csv", "y\n1\nabc\n\n2\n")
+    code, _, err = solve(capsys, path)
+    assert code == 1 and err == [f"isotree: error: {path}, line 3: column 'y': 'abc' is not "
+                                 f"a valid number"]
 
 
 @pytest.mark.parametrize("cell", ["inf", "0.5", "-inf", "nan", "1e400", "two"])
@@ -233,13 +305,13 @@ def test_parent_written_as_float_integers_is_read(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("text, where", [
-    ("y\n1\n\n\n2\nnan\n", "y[2] (column 'y', line 6) is nan"),
+    ("y\n1\n2\n2\nnan\n", "y[3] (column 'y', line 5) is nan"),
     ('y,note\n1,"multi\nline"\ninf,x\n', "y[1] (column 'y', line 4) is inf"),
     ("y,weight\n1,1\n2,-1\n", "weights[1] (column 'weight', line 3) is -1.0"),
     ("y,parent\n1,-1\n2,5\n", "parent[1] (column 'parent', line 3) is 5"),
     ("y,parent\n1,-1\n2,2\n3,1\n", "cycle through node 1 (line 3)"),
     ("y,x\n1,1\n2,\n", "line 3: column 'x' is empty"),
-    ("y\n1\n\n1 2\n", "line 4: column 'y': '1 2' is not a valid number"),
+    ("y\n1\n1 2\n", "line 3: column 'y': '1 2' is not a valid number"),
     (b"y\n1\n\xff\n", "line 3: not UTF-8 text (byte 0xff); save the file as UTF-8"),
 ])
 def test_messages_name_one_based_lines(tmp_path, capsys, text, where):
@@ -287,7 +359,7 @@ def test_output_may_replace_the_input(tmp_path, capsys):
 
 
 def test_compile_notice_only_when_compiling(tmp_path):
-    """Issue 4, item 8: the first run says it is compiling; a cached run says nothing."""
+    """The first run says it is compiling; a cached run says nothing."""
     path = write(tmp_path / "in.csv", "y\n2\n1\n")
     env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     code, _, err = run("solve", path, env=env)

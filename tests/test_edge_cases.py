@@ -1,6 +1,7 @@
-"""Seeded, deterministic regression tests for the defects of issue 9, one per item.
-
-Each test names the item it pins. Tests of the ``isotree`` command live in test_cli.py.
+"""Seeded, deterministic regression tests for defects found at the edges of the input:
+options that would do nothing, empty and scalar input, array types, extreme values and
+weights. Each test is named after the behaviour it pins. Tests of the ``isotree`` command
+live in test_cli.py.
 """
 
 import numpy as np
@@ -14,10 +15,11 @@ from isotree.testing import qp_isotonic
 
 from .strategies import extreme_values, extreme_weights, mixed_scale_batches
 
-# Item 4: an option with no effect in the call is an error, not silently ignored.
+
+# An option with no effect in the call is an error, not silently ignored.
 
 @pytest.mark.parametrize("method", ["exact", "shift"])
-def test_item4_n_iter_without_approx_is_an_error(method):
+def test_n_iter_without_approx_is_an_error(method):
     z = np.array([[0.0, 1.0, 2.0]])
     m = mixup_mass([0], [1], 0.7, 3)
     with pytest.raises(ValueError, match=f"n_iter is only used with method='approx'; got "
@@ -31,24 +33,24 @@ def test_item4_n_iter_without_approx_is_an_error(method):
 
 
 @pytest.mark.parametrize("value", [True, np.bool_(False)])
-def test_item4_booleans_are_not_counts(value):
+def test_booleans_are_not_counts(value):
     with pytest.raises(TypeError, match="num_classes must be an integer; got"):
         mixup_mass([0], [0], 0.5, value)
     with pytest.raises(TypeError, match="n_iter must be an integer; got"):
         isotonic_logits([[0.0, 1.0]], [[1.0, 0.0]], method="approx", n_iter=value)
 
 
-# Item 7: an empty class axis (c = 0) is empty in, empty out.
+# An empty class axis (c = 0) is empty in, empty out.
 
 @pytest.mark.parametrize("shape", [(3, 0), (0, 0), (2, 4, 0), (0,)])
 @pytest.mark.parametrize("method", ["exact", "approx", "shift"])
-def test_item7_no_classes_gives_an_empty_fit(shape, method):
+def test_no_classes_gives_an_empty_fit(shape, method):
     z = np.zeros(shape, dtype=np.float32)
     fit = isotonic_logits(z, np.zeros(shape), method=method)
     assert fit.shape == shape and fit.dtype == np.float32
 
 
-def test_item7_no_classes_gives_blocks_and_statistics():
+def test_no_classes_gives_blocks_and_statistics():
     fit, blocks = isotonic_logits(np.zeros((3, 0)), np.zeros((3, 0)), return_blocks=True)
     assert fit.shape == blocks.shape == (3, 0) and blocks.dtype == np.int64
     # A row without classes has the statistics of a row of one class.
@@ -61,9 +63,9 @@ def test_item7_no_classes_gives_blocks_and_statistics():
     assert order_violations(np.zeros((0, 0)), np.zeros((0, 0)))["rows"] == 0
 
 
-# Item 8: mixup_mass returns the input's array type, device and a stated dtype.
+# mixup_mass returns the input's array type, device and a stated dtype.
 
-def test_item8_mixup_mass_dtype_follows_lam():
+def test_mixup_mass_dtype_follows_lam():
     assert mixup_mass([0, 1], [1, 1], 0.3, 3).dtype == np.float64
     assert mixup_mass([0, 1], [1, 1], np.float32(0.3), 3).dtype == np.float32
     lam32 = np.array([0.3, 0.5], dtype=np.float32)
@@ -73,7 +75,7 @@ def test_item8_mixup_mass_dtype_follows_lam():
     assert mixup_mass([0], [1], np.float16(0.5), 2).dtype == np.float64
 
 
-def test_item8_mixup_mass_keeps_torch_tensors_and_device():
+def test_mixup_mass_keeps_torch_tensors_and_device():
     torch = pytest.importorskip("torch")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
@@ -99,7 +101,7 @@ def test_item8_mixup_mass_keeps_torch_tensors_and_device():
 
 
 @pytest.mark.parametrize("library", ["jax.numpy", "array_api_strict"])
-def test_item8_mixup_mass_keeps_other_array_types(library):
+def test_mixup_mass_keeps_other_array_types(library):
     xp = pytest.importorskip(library)
     a = xp.asarray([0, 2])
     mass = mixup_mass(a, [1, 2], 0.75, 3)
@@ -107,18 +109,18 @@ def test_item8_mixup_mass_keeps_other_array_types(library):
     np.testing.assert_allclose(np.asarray(mass), [[0.75, 0.25, 0.0], [0.0, 0.0, 1.0]])
 
 
-# Item 9 (docs): method="shift" is not what the paper's code computes.
+# Docs: method="shift" is not what the paper's code computes.
 
-def test_item9_docs_do_not_attribute_shift_to_the_paper_code():
+def test_docs_do_not_attribute_shift_to_the_paper_code():
     doc = " ".join(isotonic_logits.__doc__.split())
     assert "correction of the paper's code" not in doc
     assert "The paper's official code computes the projection" in doc
 
 
-# Item 16: scalars and other malformed input get clear errors that name the argument.
+# Scalars and other malformed input get clear errors that name the argument.
 
 @pytest.mark.parametrize("function", [isotonic_logits, order_violations])
-def test_item16_scalars_are_refused_by_name(function):
+def test_scalars_are_refused_by_name(function):
     first = "logits" if function is isotonic_logits else "scores"
     with pytest.raises(ValueError, match=f"{first} must have at least one dimension"):
         function(1.0, 1.0)
@@ -136,14 +138,14 @@ def test_item16_scalars_are_refused_by_name(function):
         function([[1.0, 2.0]], [[1.0, -0.5]])
 
 
-def test_item16_one_row_is_a_batch_of_one():
+def test_one_row_is_a_batch_of_one():
     z = np.array([0.0, 2.0, 1.0])
     m = np.array([0.7, 0.3, 0.0])
     np.testing.assert_array_equal(isotonic_logits(z, m), isotonic_logits(z[None], m[None])[0])
     assert order_violations(z, m) == order_violations(z[None], m[None])
 
 
-def test_item16_mixup_mass_bad_input():
+def test_mixup_mass_bad_input():
     with pytest.raises(ValueError, match=r"labels_a must be one-dimensional; got shape \(\)"):
         mixup_mass(0, 1, 0.5, 3)
     with pytest.raises(ValueError, match=r"labels_b must have the shape of labels_a \(2,\)"):
@@ -158,9 +160,9 @@ def test_item16_mixup_mass_bad_input():
         mixup_mass([0], [0], 0.5, 0)
 
 
-# Item 10: the strategies of the thorough profile cover the ranges they promise.
+# The strategies of the thorough profile cover the ranges they promise.
 
-def test_item10_extreme_strategies_cover_their_ranges():
+def test_extreme_strategies_cover_their_ranges():
     from hypothesis import find, settings
 
     quick = settings(database=None, max_examples=2000)
@@ -180,10 +182,10 @@ def test_item10_extreme_strategies_cover_their_ranges():
     assert w is None or (w.shape == y.shape and (w > 0).all())
 
 
-# Core solvers (issue 9, items 1, 2, 4, 8, 11, 12, 13, 16), with the oracle where it helps.
+# Core solvers, with the oracle where it helps.
 
 
-def test_item1_integer_predictors_above_2_53_keep_their_order():
+def test_integer_predictors_above_2_53_keep_their_order():
     x = np.array([1_700_000_000_000_000_000, 1_700_000_000_000_000_001])
     np.testing.assert_array_equal(isotree.isotonic_regression([2.0, 1.0], x=x), [1.5, 1.5])
     # Equal as float64, distinct as integers: secondary ties must not pool them.
@@ -200,7 +202,7 @@ def test_item1_integer_predictors_above_2_53_keep_their_order():
                                                              dtype="datetime64[D]"))
 
 
-def test_item2_weights_are_keyword_only():
+def test_weights_are_keyword_only():
     for call in (lambda: isotree.isotonic_regression([1.0, 2.0], [1.0, 1.0]),
                  lambda: isotree.tree_isotonic_regression([1.0, 2.0], [-1, 0], [1.0, 1.0]),
                  lambda: isotree.star_isotonic_regression([1.0, 2.0], 0, [1.0, 1.0]),
@@ -209,12 +211,12 @@ def test_item2_weights_are_keyword_only():
             call()
 
 
-def test_item4_ties_without_x_is_an_error():
+def test_ties_without_x_is_an_error():
     with pytest.raises(ValueError, match="ties='secondary' needs a predictor x"):
         isotree.isotonic_regression([1.0, 2.0], ties="secondary")
 
 
-def test_item8_tree_of_a_tree_and_infinite_bounds():
+def test_tree_of_a_tree_and_infinite_bounds():
     tree = isotree.Tree([-1, 0, 0])
     again = isotree.Tree(tree)
     np.testing.assert_array_equal(again.order, tree.order)
@@ -224,7 +226,7 @@ def test_item8_tree_of_a_tree_and_infinite_bounds():
     np.testing.assert_array_equal(fit, [2.0, 2.0])
 
 
-def test_item11_rows_of_a_batch_are_independent():
+def test_rows_of_a_batch_are_independent():
     ones = [1.0, 1.0, 1.0]
     for row in ([2e-300] * 3, [1.5e-306, 1.5e-306, 2e-306], [3e-320, 1e-320, 2e-320]):
         for neighbour in (ones, [1.5e308, -1.5e308, 1e308]):
@@ -244,7 +246,7 @@ def test_item11_rows_of_a_batch_are_independent():
     np.testing.assert_allclose(fit[1], [1.5e-300, 1.5e-300, 3e-300], rtol=1e-15)
 
 
-def test_item11_extreme_rows_match_the_oracle_alone():
+def test_extreme_rows_match_the_oracle_alone():
     rng = np.random.default_rng(11)
     for scale in (1e-310, 1e-200, 1.0, 1e200, 1e307):
         y = rng.normal(size=(3, 6)) * scale
@@ -256,7 +258,7 @@ def test_item11_extreme_rows_match_the_oracle_alone():
             np.testing.assert_allclose(fit, expected, rtol=1e-9, atol=1e-12 * scale)
 
 
-def test_item12_tiny_and_subnormal_weights():
+def test_tiny_and_subnormal_weights():
     # A block of subnormal weights pools to its weighted mean.
     w = np.array([1.0, 5e-324, 1e-323, 1.0])
     fit = isotree.isotonic_regression([-10.0, 1.2, 1.0, 10.0], weights=w)
@@ -276,7 +278,7 @@ def test_item12_tiny_and_subnormal_weights():
 
 @settings(max_examples=60)
 @given(st.integers(0, 2**32 - 1), st.integers(2, 30), st.integers(1, 4))
-def test_item13_every_ida_method_respects_the_order_exactly(seed, c, k):
+def test_every_ida_method_respects_the_order_exactly(seed, c, k):
     rng = np.random.default_rng(seed)
     z = (rng.normal(size=(8, c)) * 10.0 ** rng.integers(-3, 4)).astype(
         rng.choice([np.float32, np.float64]))
@@ -288,7 +290,7 @@ def test_item13_every_ida_method_respects_the_order_exactly(seed, c, k):
         assert order_violations(fit, mass)["violation_rate"] == 0.0, method
 
 
-def test_item13_shift_feasible_to_the_last_ulp():
+def test_shift_feasible_to_the_last_ulp():
     # -4.89... + (5.27... - -4.89...) rounds to one ulp below 5.27...: the raised level
     # must still not end below the level beneath it.
     top, low = 5.275492379532281, -4.898619485211566
@@ -300,7 +302,7 @@ def test_item13_shift_feasible_to_the_last_ulp():
     assert order_violations(fit, mass)["violation_rate"] == 0.0
 
 
-def test_item16_masked_arrays_and_boolean_axes_are_refused():
+def test_masked_arrays_and_boolean_axes_are_refused():
     with pytest.raises(TypeError, match="masked array"):
         isotree.isotonic_regression(np.ma.array([3.0, 100.0, 2.0], mask=[0, 1, 0]))
     with pytest.raises(TypeError, match="axis must be an integer"):

@@ -16,6 +16,7 @@ with the group sizes as weights: :func:`isotree.grid_isotonic_regression` comput
 # %%
 # Simulated data: a smooth true surface, binomial noise, unequal group sizes.
 
+# sphinx_gallery_dummy_images = 1
 import matplotlib.pyplot as plt
 import numpy as np
 
