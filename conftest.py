@@ -15,5 +15,8 @@ if importlib.util.find_spec("maxflow") is None:
     collect_ignore += ["isotree/dag.py", "docs/partial_orders.rst"]
 if any(importlib.util.find_spec(m) is None for m in ("dask", "distributed", "xarray")):
     collect_ignore.append("docs/dask.rst")
+# The scikit-learn estimator (the "sklearn" extra).
+if importlib.util.find_spec("sklearn") is None:
+    collect_ignore.append("isotree/estimator.py")
 if "torch" in missing:
     collect_ignore.append("docs/kd.rst")

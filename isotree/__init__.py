@@ -9,6 +9,20 @@ from .tree import Tree
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # The estimator needs scikit-learn, an optional extra: imported on first use only.
+    if name == "IsotonicRegression":
+        from .estimator import IsotonicRegression
+
+        return IsotonicRegression
+    raise AttributeError(f"module 'isotree' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"IsotonicRegression"})
+
+
 __all__ = [
     "Tree",
     "dag_isotonic_regression",
