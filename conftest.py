@@ -20,3 +20,16 @@ if importlib.util.find_spec("sklearn") is None:
     collect_ignore.append("isotree/estimator.py")
 if "torch" in missing:
     collect_ignore.append("docs/kd.rst")
+
+# Examples that need a library isotree never imports itself: skipped without it.
+_DOCTEST_NEEDS = {"isotree.tree.Tree.from_dataframe": "pandas",
+                  "isotree.tree.Tree.from_networkx": "networkx"}
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        module = _DOCTEST_NEEDS.get(item.name)
+        if module is not None and importlib.util.find_spec(module) is None:
+            item.add_marker(pytest.mark.skip(reason=f"the example needs {module}"))
