@@ -17,7 +17,7 @@ if any(importlib.util.find_spec(m) is None for m in ("dask", "distributed", "xar
     collect_ignore.append("docs/dask.rst")
 # The scikit-learn estimator (the "sklearn" extra).
 if importlib.util.find_spec("sklearn") is None:
-    collect_ignore.append("isotree/estimator.py")
+    collect_ignore += ["isotree/estimator.py", "docs/coming_from.rst"]
 if "torch" in missing:
     collect_ignore.append("docs/kd.rst")
 

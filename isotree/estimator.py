@@ -35,14 +35,17 @@ class IsotonicRegression(RegressorMixin, TransformerMixin, BaseEstimator):
     A drop-in for :class:`sklearn.isotonic.IsotonicRegression` (same parameters, fitted
     attributes and predictions) that fits several times faster, accepts zero sample
     weights as missing samples, and adds R's step function and the other tie rules.
-    :meth:`fit` solves
+    Besides the methods below it has scikit-learn's ``fit_transform``, ``score`` (R²),
+    ``get_params``, ``set_params`` and ``set_output``.
+    :meth:`~isotree.IsotonicRegression.fit` solves
 
     .. math::
 
         \min_{f} \sum_i w_i (f(x_i) - y_i)^2 \quad\text{subject to}\quad
         x_i < x_j \Rightarrow f(x_i) \le f(x_j)
 
-    (``>=`` when decreasing) with ``y_min <= f <= y_max``; :meth:`predict` evaluates
+    (``>=`` when decreasing) with ``y_min <= f <= y_max``;
+    :meth:`~isotree.IsotonicRegression.predict` evaluates
     :math:`f` at new x by interpolating between the fitted points.
 
     Parameters
@@ -84,8 +87,6 @@ class IsotonicRegression(RegressorMixin, TransformerMixin, BaseEstimator):
         The fitted values at `X_thresholds_`, monotone in the direction `increasing_`.
     increasing_ : bool
         The direction fitted (the value of `increasing`, or its decision for "auto").
-    n_features_in_ : int
-        1; set only when ``X`` was given as a 2-D array with one column.
     feature_names_in_ : ndarray of shape (1,)
         The column name, when ``X`` was a pandas DataFrame with string column names.
 

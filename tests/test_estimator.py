@@ -59,7 +59,8 @@ EXPECTED_FAILED = {
     "check_dict_unchanged": _FIRST_COLUMN,
     "check_fit2d_predict1d": _FIRST_COLUMN,
     "check_n_features_in": _FIRST_COLUMN,
-    "check_n_features_in_after_fitting": "1-D X has no n_features_in_ (as in scikit-learn)",
+    "check_n_features_in_after_fitting": "no n_features_in_: one feature always, as in "
+                                         "scikit-learn",
     "check_transformer_general": "the check reads transform's output as 2-D; it is 1-D, as "
                                  "scikit-learn's",
     "check_transformer_data_not_an_array": "the check reads transform's output as 2-D",
@@ -447,3 +448,26 @@ def test_predict_checks_its_input():
         model.predict([np.nan])
     with pytest.raises(sklearn.exceptions.NotFittedError):
         IsotonicRegression().predict([0.0])
+
+
+# ---------------------------------------------------------------------------------------
+# What the scikit-learn checks that cannot run on one feature check, on one feature.
+
+def test_one_sample_object_dtype_and_a_column():
+    model = IsotonicRegression().fit([3.0], [5.0])
+    np.testing.assert_array_equal(model.predict([3.0, 4.0]), [5.0, np.nan])
+    as_objects = IsotonicRegression().fit(np.array([1, 2, 3], dtype=object), [3.0, 1.0, 2.0])
+    np.testing.assert_allclose(as_objects.y_thresholds_, [2.0, 2.0])
+    column = IsotonicRegression().fit(np.array([[1.0], [2.0], [3.0]]), [3.0, 1.0, 2.0])
+    np.testing.assert_array_equal(column.predict(np.array([[1.5]])), [2.0])
+    assert not hasattr(column, "n_features_in_")  # one feature always, as in scikit-learn
+
+
+def test_predict_does_not_change_the_estimator():
+    model = IsotonicRegression(ties="primary").fit([0.0, 1.0, 1.0, 2.0], [1.0, 3.0, 0.0, 2.0])
+    state = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(model).items()}
+    model.predict([0.5, 1.5])
+    model.transform([0.5])
+    assert state.keys() == vars(model).keys()
+    for key, value in state.items():
+        np.testing.assert_array_equal(vars(model)[key], value)
