@@ -1,8 +1,8 @@
 """A scikit-learn estimator: isotonic regression of y on one feature, with predict.
 
 Fitting sorts the samples by x, pools the samples of each distinct x, runs PAVA on those
-points and keeps the points where the fitted curve can bend
-(:mod:`isotree._numba.curve`); predicting interpolates between them. Needs scikit-learn
+points and keeps the points where the fitted curve can bend; predicting interpolates
+between them (both in :mod:`isotree._numba.curve`). Needs scikit-learn
 (the ``sklearn`` extra); ``import isotree`` does not import this module until
 ``isotree.IsotonicRegression`` is first used.
 """
@@ -20,7 +20,7 @@ except ImportError as error:  # pragma: no cover - the sklearn extra installs it
                       "pip install 'isotree-ir[sklearn]'") from error
 
 from . import _validate as v
-from ._numba.curve import curve_thresholds
+from ._numba.curve import curve_thresholds, interpolate
 from ._numba.scaling import scan_rows
 from .solvers import isotonic_regression
 
@@ -167,8 +167,9 @@ class IsotonicRegression(RegressorMixin, TransformerMixin, BaseEstimator):
             has an unknown value, or ``y_min > y_max``.
         """
         self._check_params()
-        X, y = validate_data(self, X, y, ensure_2d=False, dtype=[np.float64, np.float32],
-                             y_numeric=True)
+        with np.errstate(over="ignore", invalid="ignore"):  # see _predict
+            X, y = validate_data(self, X, y, ensure_2d=False,
+                                 dtype=[np.float64, np.float32], y_numeric=True)
         X = _one_feature(X, "X")
         y = np.asarray(y, dtype=np.float64)
         w = _sample_weight(sample_weight, X.shape[0])
@@ -209,8 +210,11 @@ class IsotonicRegression(RegressorMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         v.check_choice(self.out_of_bounds, "out_of_bounds", OUT_OF_BOUNDS)
         v.check_choice(self.interpolation, "interpolation", INTERPOLATION)
-        T = validate_data(self, T, reset=False, ensure_2d=False,
-                          dtype=self.X_thresholds_.dtype)
+        # scikit-learn's finiteness check first tries the sum, which overflows for values
+        # near the float64 limits, then checks every value: only the warning is wrong.
+        with np.errstate(over="ignore", invalid="ignore"):
+            T = validate_data(self, T, reset=False, ensure_2d=False,
+                              dtype=self.X_thresholds_.dtype)
         T = _one_feature(T, "T")
         x, values = self.X_thresholds_, self.y_thresholds_
         if self.out_of_bounds == "raise" and T.size:
@@ -221,11 +225,8 @@ class IsotonicRegression(RegressorMixin, TransformerMixin, BaseEstimator):
                                  f"[{self.X_min_}, {self.X_max_}] (out_of_bounds='raise')")
         elif self.out_of_bounds == "clip":
             T = np.clip(T, self.X_min_, self.X_max_)
-        if self.interpolation == "linear":
-            out = np.interp(T, x, values, left=np.nan, right=np.nan)
-        else:
-            at = np.minimum(np.searchsorted(x, T, side="left"), x.shape[0] - 1)
-            out = np.where((T >= self.X_min_) & (T <= self.X_max_), values[at], np.nan)
+        out = np.empty(T.shape[0])
+        interpolate(np.ascontiguousarray(T), x, values, self.interpolation == "step", out)
         return out.astype(T.dtype, copy=False)
 
     def predict(self, T):

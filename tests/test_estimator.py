@@ -269,6 +269,21 @@ def test_extreme_scales(data, n, increasing):
     scale = np.abs(y).max()
     assert np.all(np.isfinite(model.y_thresholds_))
     np.testing.assert_allclose(model.predict(ux), fit[first], rtol=1e-9, atol=1e-12 * scale)
+    # Between the points: finite and monotone, for both interpolations.
+    grid = np.linspace(ux[0], ux[-1], 101)
+    for interpolation in ("linear", "step"):
+        curve = model.set_params(interpolation=interpolation).predict(grid)
+        assert np.all(np.isfinite(curve))
+        assert np.all(np.diff(curve) >= 0) if increasing else np.all(np.diff(curve) <= 0)
+
+
+def test_interpolation_near_the_float64_limits():
+    big = np.finfo(np.float64).max
+    model = IsotonicRegression().fit([-big, big], [-big, big])
+    grid = big * np.linspace(-1.0, 1.0, 11)
+    curve = model.predict(grid)
+    np.testing.assert_allclose(curve, grid, rtol=1e-12, atol=1e-12 * big)
+    assert curve[0] == -big and curve[-1] == big and curve[5] == 0.0
 
 
 def test_step_function_is_r_as_stepfun():

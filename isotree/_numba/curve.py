@@ -75,3 +75,45 @@ def curve_thresholds(x, y, w, order, sy, sw, products, y_min, y_max):
             point_y[kept] = fit[p]
             kept += 1
     return point_first[:kept], point_y[:kept]
+
+
+@jit
+def interpolate(t, x, y, step, out):
+    """The curve through the points ``(x[k], y[k])`` (``x`` increasing) at every ``t``.
+
+    Linear between two points, or with ``step`` the value of the next point at or above
+    ``t`` (R's left-continuous step function); NaN outside ``[x[0], x[-1]]``. At a point
+    the value is that point's exactly, and between two points it lies between their values
+    (monotone in ``t``) without overflow, even for values near the float64 limits.
+    """
+    k = x.shape[0]
+    first = x[0]
+    last = x[k - 1]
+    for i in range(t.shape[0]):
+        ti = t[i]
+        if not (ti >= first and ti <= last):
+            out[i] = np.nan
+            continue
+        # The smallest j with x[j] >= ti: a branch-free binary search.
+        j = 0
+        size = k
+        while size > 1:
+            half = size >> 1
+            j = j + half if x[j + half - 1] < ti else j
+            size -= half
+        if step or j == 0 or x[j] == ti:
+            out[i] = y[j]
+            continue
+        x0 = float(x[j - 1])
+        x1 = float(x[j])
+        y0 = float(y[j - 1])
+        y1 = float(y[j])
+        span = x1 - x0
+        if span == np.inf:  # x of both signs near the limits: halve before subtracting
+            frac = (0.5 * ti - 0.5 * x0) / (0.5 * x1 - 0.5 * x0)
+        else:
+            frac = (ti - x0) / span
+        value = y0 + frac * (y1 - y0)
+        if not np.isfinite(value):  # y1 - y0 overflowed
+            value = (1.0 - frac) * y0 + frac * y1
+        out[i] = min(max(value, min(y0, y1)), max(y0, y1))
