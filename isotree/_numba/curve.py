@@ -10,6 +10,8 @@ What :class:`isotree.IsotonicRegression` fits, in one pass over the entries sort
 4. keep only the points where the curve can bend: the first and the last point of every
    run of equal values. Linear or step interpolation through them is the same function as
    through every point (scikit-learn keeps the same points).
+
+:func:`interpolate` then evaluates the curve at new x.
 """
 
 import numpy as np
