@@ -14,6 +14,7 @@ import numpy as np
 
 try:
     from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
+    from sklearn.utils import metadata_routing
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as error:  # pragma: no cover - the sklearn extra installs it
     raise ImportError("isotree.IsotonicRegression needs scikit-learn >= 1.6: "
@@ -131,6 +132,11 @@ class IsotonicRegression(RegressorMixin, TransformerMixin, BaseEstimator):
     >>> model.set_params(interpolation="step").predict([0.5, 2.5])   # R's step function
     array([0.4, 0.8])
     """
+
+    # predict(T) and transform(T) take the data as T, as scikit-learn's estimator does:
+    # T is not metadata to route.
+    __metadata_request__predict = {"T": metadata_routing.UNUSED}
+    __metadata_request__transform = {"T": metadata_routing.UNUSED}
 
     def __init__(self, *, y_min=None, y_max=None, increasing=True, out_of_bounds="nan",
                  ties="secondary", interpolation="linear"):

@@ -395,6 +395,21 @@ def test_pickle_and_clone():
     assert not hasattr(fresh, "X_thresholds_")
 
 
+def test_metadata_routing_as_scikit_learn():
+    # predict(T) names its data T, as scikit-learn's estimator does; T is not metadata.
+    ours = IsotonicRegression()._get_metadata_request()
+    theirs = SklearnIsotonicRegression()._get_metadata_request()
+    assert str(ours) == str(theirs)
+    assert not hasattr(IsotonicRegression(), "set_predict_request")
+    from sklearn.pipeline import make_pipeline
+
+    x, y, w = np.arange(6.0), np.array([1.0, 3.0, 2.0, 4.0, 6.0, 5.0]), np.arange(1.0, 7.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipeline = make_pipeline(IsotonicRegression().set_fit_request(sample_weight=True))
+        routed = pipeline.fit(x, y, sample_weight=w).predict(x)
+    np.testing.assert_array_equal(routed, IsotonicRegression().fit(x, y, w).predict(x))
+
+
 def test_pipeline_and_pandas_output():
     pd = pytest.importorskip("pandas")
     from sklearn.pipeline import make_pipeline
