@@ -55,6 +55,7 @@ INTERSPHINX = {
     "scipy": ("SciPy", "https://docs.scipy.org/doc/scipy/"),
     "torch": ("PyTorch", "https://docs.pytorch.org/docs/stable/"),
     "jax": ("JAX", "https://docs.jax.dev/en/latest/"),
+    "sklearn": ("scikit-learn", "https://scikit-learn.org/stable/"),
 }
 
 

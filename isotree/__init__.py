@@ -20,9 +20,18 @@ __all__ = [
 
 
 def __getattr__(name):
-    # isotree.testing (the QP oracle) needs scipy.optimize: imported on first use only.
+    # Imported on first use only: isotree.testing (the QP oracle) needs scipy.optimize, the
+    # estimator scikit-learn (an optional extra).
     if name == "testing":
         import importlib
 
         return importlib.import_module(".testing", __name__)
+    if name == "IsotonicRegression":
+        from .estimator import IsotonicRegression
+
+        return IsotonicRegression
     raise AttributeError(f"module 'isotree' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"IsotonicRegression", "testing"})

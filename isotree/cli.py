@@ -35,7 +35,7 @@ ROLES = {"y": "the values", "weight": "positive weights",
          "parent": "a tree: the 0-based data row of each row's parent, -1 or empty for a root",
          "x": "a predictor whose order the fit follows"}
 # The solvers' argument names for the roles, as their error messages spell them.
-_ARGUMENTS = {"y": "y", "weight": "weights", "parent": "parent", "x": "x"}
+_ARGUMENTS = {"y": "y", "weight": "weights", "parent": "parent", "x": "x", "id": "id"}
 _OUTPUT = "fit"
 
 
@@ -175,9 +175,11 @@ def _parse_parent(text):
 class _Column:
     """One column the fit reads: where it is, how its cells parse, the values so far."""
 
-    def __init__(self, role, name, index):
+    def __init__(self, role, name, index, labels=False):
         self.role, self.name, self.index = role, name, index
-        if role == "parent":
+        if role == "id" or (role == "parent" and labels):  # names, kept as text
+            self.parse, self.values = str.strip, []
+        elif role == "parent":
             self.parse, self.values = _parse_parent, array("q")
         elif role == "x":  # integers stay integers (timestamps above 2**53 stay distinct)
             self.parse, self.values = int, array("q")
@@ -217,6 +219,8 @@ class _Column:
             self.add(text, line, label)
 
     def array(self):
+        if isinstance(self.values, list):
+            return self.values
         return np.frombuffer(self.values, dtype=np.int64 if self.values.typecode == "q"
                              else np.float64)
 
@@ -267,6 +271,8 @@ def _columns(header, label, mapped, keep):
         name = mapped.get(f"--{role}", role if role not in mapped.values() else None)
         if name is not None and name in seen:
             roles[role] = name
+    if "--id" in mapped:
+        roles["id"] = mapped["--id"]
     claimed = {}
     for role, name in roles.items():
         if name in claimed:
@@ -285,7 +291,11 @@ def _columns(header, label, mapped, keep):
     if "parent" in roles and "x" in roles:
         raise InputError(f"{label} has both a parent column ({roles['parent']!r}) and an x "
                          f"column ({roles['x']!r}): give one order")
-    return {role: _Column(role, name, seen[name]) for role, name in roles.items()}
+    if "id" in roles and "parent" not in roles:
+        raise InputError(f"--id {roles['id']}: the id column names the nodes that a parent "
+                         f"column refers to, and {label} has no parent column")
+    return {role: _Column(role, name, seen[name], labels="id" in roles)
+            for role, name in roles.items()}
 
 
 def _unread_message(label, near_misses, roles, header):
@@ -397,9 +407,14 @@ def _fit(values, names, decreasing, ties, label, lines):
     order = "chain in file order"
     try:
         if "parent" in values:
-            tree = Tree(values["parent"])
-            roots = int(np.count_nonzero(values["parent"] < 0))
-            order = f"tree from column {names['parent']!r} ({_count(roots, 'root')})"
+            parent = values["parent"]
+            if "id" in values:
+                parent = _parent_rows(values["id"], parent, names, label, lines)
+            tree = Tree(parent)
+            roots = int(np.count_nonzero(parent < 0))
+            by_name = f", names from column {names['id']!r}" if "id" in values else ""
+            order = (f"tree from column {names['parent']!r}{by_name} "
+                     f"({_count(roots, 'root')})")
             fit = tree_isotonic_regression(y, tree, weights=weights, increasing=not decreasing)
         elif "x" in values:
             ties = ties or "primary"
@@ -414,6 +429,30 @@ def _fit(values, names, decreasing, ties, label, lines):
                  else "unit weights")
     direction = "decreasing" if decreasing else "increasing"
     return fit, f"{order}, {direction}, {weighting}"
+
+
+def _parent_rows(ids, parents, names, label, lines):
+    """The 0-based data row of each row's parent, from parents given by name (an empty
+    cell marks a root): the rows' names are the id column's."""
+    row_of = {}
+    for k, name in enumerate(ids):
+        if name == "":
+            raise InputError(f"{label}, line {lines[k]}: column {names['id']!r} is empty: "
+                             f"every row needs a name")
+        first = row_of.setdefault(name, k)
+        if first != k:
+            raise InputError(f"{label}, line {lines[k]}: column {names['id']!r}: {name!r} "
+                             f"names line {lines[first]} already")
+    rows = np.empty(len(parents), dtype=np.int64)
+    for k, name in enumerate(parents):
+        if name == "":
+            rows[k] = -1
+        elif name in row_of:
+            rows[k] = row_of[name]
+        else:
+            raise InputError(f"{label}, line {lines[k]}: column {names['parent']!r}: {name!r} "
+                             f"is not a name in column {names['id']!r}")
+    return rows
 
 
 def _count(number, noun):
@@ -540,6 +579,9 @@ def build_parser():
     for role, what in ROLES.items():
         solver.add_argument(f"--{role}", metavar="COLUMN", dest=f"{role}_column",
                             help=f"the column of {what} (default: '{role}')")
+    solver.add_argument("--id", metavar="COLUMN", dest="id_column",
+                        help="a column of row names: the parent column then holds the name "
+                             "of each row's parent (empty for a root) instead of its row")
     solver.add_argument("--keep", metavar="COLUMN", action="append", default=[],
                         help="copy this column unchanged to the output even though its name "
                              "looks like a column isotree reads (repeat for several; other "
@@ -576,7 +618,7 @@ def main(argv=None):
         with _compile_notice(sys.stderr):
             if args.command == "demo":
                 return demo()
-            columns = {f"--{role}": getattr(args, f"{role}_column") for role in ROLES}
+            columns = {f"--{role}": getattr(args, f"{role}_column") for role in (*ROLES, "id")}
             return solve(args.input, args.output, args.decreasing, args.ties, columns,
                          args.keep)
     except InputError as error:

@@ -20,6 +20,9 @@ def public_objects():
         module = importlib.import_module(name)
         for attr in module.__all__:
             yield f"{name}.{attr}", getattr(module, attr)
+    # Loaded on first use (it needs scikit-learn), so not in isotree.__all__.
+    if importlib.util.find_spec("sklearn") is not None:
+        yield "isotree.IsotonicRegression", isotree.IsotonicRegression
 
 
 @pytest.mark.parametrize("name, obj", list(public_objects()), ids=lambda x: str(x))
@@ -33,7 +36,7 @@ def test_import_is_light():
     import sys
 
     code = ("import sys, isotree; isotree.isotonic_regression([2.0, 1.0]); "
-            "print(sorted(m for m in ('torch', 'jax', 'cupy', 'array_api_compat') "
+            "print(sorted(m for m in ('torch', 'jax', 'cupy', 'array_api_compat', 'sklearn') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
