@@ -186,12 +186,14 @@ def chain(ndim, *, has_x, increasing, ties, y_min, y_max, axis, blocks):
                    tertiary=has_x and options.ties == "tertiary", blocks=check_blocks(blocks))
 
 
-def tree(ndim, parent, *, increasing, axis, blocks):
+def tree(ndim, parent, *, increasing, y_min, y_max, axis, blocks):
     """:func:`isotree.tree_isotonic_regression` (``parent`` is read on the host)."""
     axis = _negative_axis(axis, ndim)
-    options = opt.tree(increasing=increasing, return_blocks=True, axis=axis)
-    return Problem("tree", options, "tree", axis=axis, blocks=check_blocks(blocks),
-                   tree=tree_of(parent))
+    options = opt.tree(increasing=increasing, y_min=y_min, y_max=y_max, return_blocks=True,
+                       axis=axis)
+    return Problem("tree", dataclasses.replace(options, y_min=None, y_max=None), "tree",
+                   axis=axis, y_min=options.y_min, y_max=options.y_max,
+                   blocks=check_blocks(blocks), tree=tree_of(parent))
 
 
 def tree_of(parent):
@@ -199,12 +201,15 @@ def tree_of(parent):
     return parent if isinstance(parent, Tree) else Tree(host(parent))
 
 
-def star(ndim, *, increasing, axis, blocks):
+def star(ndim, *, increasing, y_min, y_max, axis, blocks):
     """:func:`isotree.star_isotonic_regression` (the roots travel in ``aux``, as an array of
     the batch shape: see :func:`roots`)."""
     axis = _negative_axis(axis, ndim)
-    options = opt.star(increasing=increasing, axis=axis, return_blocks=True)
-    return Problem("star", options, "star", axis=axis, blocks=check_blocks(blocks))
+    options = opt.star(increasing=increasing, y_min=y_min, y_max=y_max, axis=axis,
+                       return_blocks=True)
+    return Problem("star", dataclasses.replace(options, y_min=None, y_max=None), "star",
+                   axis=axis, y_min=options.y_min, y_max=options.y_max,
+                   blocks=check_blocks(blocks))
 
 
 def roots(shape, axis, root):

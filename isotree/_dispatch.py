@@ -56,7 +56,10 @@ def run(kind, options, *arrays, public):
         from ._cuda import solve as cuda
 
         if cuda.solves(kind, options, bridge, arrays):
-            return cuda.run(kind, options, bridge, arrays)
+            try:
+                return cuda.run(kind, options, bridge, arrays)
+            except cuda.NeedsHost:
+                pass
     return on_host(bridge, HOST[kind], options, arrays)
 
 

@@ -34,8 +34,18 @@ def axis_index(axis):
         raise TypeError(f"axis must be an integer; got {axis!r}") from None
 
 
+class _Bounded:
+    """Options with ``y_min``/``y_max``: constant bounds, exact by clipping the fit."""
+
+    __slots__ = ()
+
+    @property
+    def bounded(self):
+        return self.y_min is not None or self.y_max is not None
+
+
 @_frozen
-class Chain:
+class Chain(_Bounded):
     increasing: bool = True
     ties: str = "primary"
     y_min: float = None
@@ -43,10 +53,6 @@ class Chain:
     axis: int = -1
     return_blocks: bool = False
     workers: int = None
-
-    @property
-    def bounded(self):
-        return self.y_min is not None or self.y_max is not None
 
 
 def chain(*, has_x, increasing=True, ties="primary", y_min=None, y_max=None, axis=-1,
@@ -64,32 +70,41 @@ def chain(*, has_x, increasing=True, ties="primary", y_min=None, y_max=None, axi
 
 
 @_frozen
-class Tree:
+class Tree(_Bounded):
     increasing: bool = True
     return_blocks: bool = False
     workers: int = None
     axis: int = -1  # the nodes' axis (the adapters take one)
+    y_min: float = None
+    y_max: float = None
 
 
-def tree(*, increasing=True, return_blocks=False, workers=None, axis=-1):
+def tree(*, increasing=True, y_min=None, y_max=None, return_blocks=False, workers=None,
+         axis=-1):
     """Options of :func:`isotree.tree_isotonic_regression`."""
+    y_min, y_max = v.check_bounds(y_min, y_max)
     return Tree(v.check_flag(increasing, "increasing"),
                 v.check_flag(return_blocks, "return_blocks"), check_workers(workers),
-                axis_index(axis))
+                axis_index(axis), y_min, y_max)
 
 
 @_frozen
-class Star:
+class Star(_Bounded):
     increasing: bool = True
     axis: int = -1
     return_blocks: bool = False
     workers: int = None
+    y_min: float = None
+    y_max: float = None
 
 
-def star(*, increasing=True, axis=-1, return_blocks=False, workers=None):
+def star(*, increasing=True, y_min=None, y_max=None, axis=-1, return_blocks=False,
+         workers=None):
     """Options of :func:`isotree.star_isotonic_regression`."""
+    y_min, y_max = v.check_bounds(y_min, y_max)
     return Star(v.check_flag(increasing, "increasing"), axis_index(axis),
-                v.check_flag(return_blocks, "return_blocks"), check_workers(workers))
+                v.check_flag(return_blocks, "return_blocks"), check_workers(workers),
+                y_min, y_max)
 
 
 @_frozen

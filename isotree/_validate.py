@@ -132,22 +132,34 @@ def check_weights_shape(weights, shape, axis, name="weights"):
     return w64
 
 
-def check_weights(weights, shape, axis, name="weights"):
+def check_weights(weights, shape, axis, name="weights", zero=True):
     """Validate weights against values of ``shape`` whose problems run along ``axis``.
 
     Accepted: ``None`` (all ones), shape ``(n,)`` with ``n = shape[axis]`` (one weight per
     position, shared by every problem), or exactly ``shape``. Every weight must be finite
-    and > 0. Returns ``(w64 or None, max weight)``.
+    and >= 0 (> 0 with ``zero=False``). Returns ``(w64 or None, max weight)``.
     """
     if weights is None:
         return None, 1.0
     w64 = check_weights_shape(weights, shape, axis, name)
-    largest, (_, _, _, not_positive) = check_finite(w64, name)
-    if not_positive:
-        bad = int(np.flatnonzero(w64.ravel() <= 0)[0])
-        raise ValueError(
-            f"{name} must be > 0; {name}{index_text(bad, w64.shape)} is {w64.ravel()[bad]}")
+    largest, (_, _, negative, not_positive) = check_finite(w64, name)
+    if negative or (not_positive and not zero):
+        flat = w64.ravel()
+        bad = int(np.flatnonzero(flat < 0 if zero else flat <= 0)[0])
+        raise ValueError(f"{name} must be {'>= 0' if zero else '> 0'}; "
+                         f"{name}{index_text(bad, w64.shape)} is {flat[bad]}")
     return w64, largest
+
+
+def check_some_weight(weights, name="weights"):
+    """Every problem (row of ``weights``, (m, n) or (1, n) shared) has a positive weight:
+    a problem of missing observations only has nothing to fit."""
+    empty = ~np.any(weights > 0, axis=1)
+    if weights.shape[1] and empty.any():
+        row = int(np.flatnonzero(empty)[0])
+        where = "" if weights.shape[0] == 1 else f" of problem {row}"
+        raise ValueError(f"{name}{where} are all 0: a problem needs at least one positive "
+                         f"weight")
 
 
 def check_predictor(x, shape, axis, rows_shape, name="x"):

@@ -18,7 +18,8 @@ try:
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as error:  # pragma: no cover - the sklearn extra installs it
     raise ImportError("isotree.IsotonicRegression needs scikit-learn >= 1.6: "
-                      'pip install ".[sklearn]" in the clone, or pip install scikit-learn') from error
+                      'pip install ".[sklearn]" in the clone, or pip install scikit-learn'
+                      ) from error
 
 from . import _validate as v
 from ._numba.curve import curve_thresholds, interpolate

@@ -172,13 +172,13 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
     return _apply(problem, y, weights, () if x is None else (_values(x, "x"),))
 
 
-def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-1,
-                             blocks="solver"):
+def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, y_min=None,
+                             y_max=None, axis=-1, blocks="solver"):
     """:func:`isotree.tree_isotonic_regression` for JAX, differentiable in `y`, `weights`.
 
     Parameters
     ----------
-    y, parent, increasing
+    y, parent, increasing, y_min, y_max
         As in :func:`isotree.tree_isotonic_regression` (`parent` concrete).
     weights : keyword-only
         As there; differentiable.
@@ -196,17 +196,18 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-
     """
     _host_option(parent, "parent")
     y = _values(y)
-    problem = ad.tree(y.ndim, parent, increasing=increasing, axis=axis, blocks=blocks)
+    problem = ad.tree(y.ndim, parent, increasing=increasing, y_min=y_min, y_max=y_max,
+                      axis=axis, blocks=blocks)
     return _apply(problem, y, weights)
 
 
-def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-1,
-                             blocks="solver"):
+def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, y_min=None,
+                             y_max=None, axis=-1, blocks="solver"):
     """:func:`isotree.star_isotonic_regression` for JAX, differentiable in `y`, `weights`.
 
     Parameters
     ----------
-    y, root, increasing, axis
+    y, root, increasing, y_min, y_max, axis
         As in :func:`isotree.star_isotonic_regression` (`root` concrete: an int or an
         array of the batch shape).
     weights : keyword-only
@@ -222,7 +223,8 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
     """
     _host_option(root, "root")
     y = _values(y)
-    problem = ad.star(y.ndim, increasing=increasing, axis=axis, blocks=blocks)
+    problem = ad.star(y.ndim, increasing=increasing, y_min=y_min, y_max=y_max, axis=axis,
+                      blocks=blocks)
     roots = jnp.asarray(ad.roots(tuple(y.shape), problem.axis, root))
     return _apply(problem, y, weights, (roots,))
 

@@ -38,7 +38,10 @@ def isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
     y : array-like of shape (..., n, ...)
         The values. Integer input gives a float64 fit; floating input keeps its dtype.
     weights : array-like of shape (n,) or the shape of `y`, default=None
-        Positive, finite weights; ``(n,)`` is shared by every slice. Default: all ones.
+        Finite weights >= 0; ``(n,)`` is shared by every slice. Default: all ones. A
+        weight of 0 is a missing observation: it moves no other fit, the order through it
+        holds, and its own fit is the smallest value the order allows (see
+        :doc:`/mathematics`).
     x : array-like of shape (n,) or the shape of `y`, default=None
         A predictor: the order is then ``x[i] < x[j]  =>  f[i] <= f[j]`` instead of the
         position along `axis`, with tied ``x`` handled by `ties`.
@@ -50,7 +53,8 @@ def isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
         fit; ``"tertiary"``: only their weighted mean is ordered, each keeps its offset
         from it.
     y_min, y_max : float, default=None
-        Bounds of the fit; None or an infinite bound means no bound.
+        Bounds of the fit; None or an infinite bound means no bound. With
+        ``ties="tertiary"`` they bound the tie groups' means (each entry keeps its offset).
     axis : int, default=-1
         The axis along which the order runs; every other axis indexes independent problems,
         solved in parallel.
@@ -75,7 +79,8 @@ def isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
     ------
     ValueError
         If `y` or `weights` has a NaN or inf (the message gives the first index), a weight
-        is <= 0, `weights` has the wrong shape, ``y_min > y_max``, `axis` is out of range,
+        is < 0 or every weight of a problem is 0, `weights` has the wrong shape,
+        ``y_min > y_max``, `axis` is out of range,
         or `ties` is unknown.
     TypeError
         If `y` or `weights` is complex or not numeric.
@@ -129,6 +134,7 @@ def isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
 
 def tree_isotonic_regression(y: ArrayLike, parent: ArrayLike | Tree, *,
                              weights: ArrayLike | None = None, increasing: bool = True,
+                             y_min: float | None = None, y_max: float | None = None,
                              return_blocks: bool = False, workers: int | None = None) -> Any:
     r"""Isotonic regression on a rooted tree or forest.
 
@@ -151,9 +157,15 @@ def tree_isotonic_regression(y: ArrayLike, parent: ArrayLike | Tree, *,
         ``parent[i]`` is the parent of node ``i`` or -1 for a root. Any labelling works;
         several roots make a forest. Pass a :class:`Tree` to validate once and reuse it.
     weights : array-like of shape (n,) or the shape of `y`, default=None
-        Positive, finite weights. Default: all ones.
+        Finite weights >= 0; ``(n,)`` is shared by every slice. Default: all ones. A
+        weight of 0 is a missing observation: it moves no other fit, the order through it
+        holds, and its own fit is the smallest value the order allows (see
+        :doc:`/mathematics`).
     increasing : bool, default=True
         ``True``: ``f[parent[i]] <= f[i]``; ``False``: ``f[parent[i]] >= f[i]``.
+    y_min, y_max : float, default=None
+        Bounds of the fit; None or an infinite bound means no bound. Clipping the fit to
+        them gives the solution of the bounded problem.
     return_blocks : bool, default=False
         Also return, for every node, its block's top node (the node of the block closest
         to the root). Blocks are connected subtrees whose value is the weighted mean of `y`
@@ -173,8 +185,9 @@ def tree_isotonic_regression(y: ArrayLike, parent: ArrayLike | Tree, *,
     Raises
     ------
     ValueError
-        If `y` or `weights` has a NaN or inf, a weight is <= 0, a shape does not match
-        the tree, or `parent` is not a forest (entry out of range, self-loop, cycle).
+        If `y` or `weights` has a NaN or inf, a weight is < 0 or all are 0, ``y_min >
+        y_max``, a shape does not match the tree, or `parent` is not a forest (entry out of
+        range, self-loop, cycle).
     TypeError
         If `y` is not real numeric or `parent` does not hold integers.
 
@@ -208,12 +221,14 @@ def tree_isotonic_regression(y: ArrayLike, parent: ArrayLike | Tree, *,
     >>> fit, top
     (array([3.5, 0. , 3.5]), array([0, 1, 0]))
     """
-    options = opt.tree(increasing=increasing, return_blocks=return_blocks, workers=workers)
+    options = opt.tree(increasing=increasing, y_min=y_min, y_max=y_max,
+                       return_blocks=return_blocks, workers=workers)
     return _dispatch.run("tree", options, y, parent, weights, public="tree_isotonic_regression")
 
 
 def star_isotonic_regression(y: ArrayLike, root: ArrayLike = 0, *,
                              weights: ArrayLike | None = None, increasing: bool = True,
+                             y_min: float | None = None, y_max: float | None = None,
                              axis: int = -1, return_blocks: bool = False,
                              workers: int | None = None) -> Any:
     r"""Isotonic regression under the simple tree order: one root below every other entry.
@@ -236,9 +251,15 @@ def star_isotonic_regression(y: ArrayLike, root: ArrayLike = 0, *,
         The root's index along `axis`: one for every slice, or an array with the shape of
         `y` without `axis` (one per slice). Negative values count from the end.
     weights : array-like of shape (n,) or the shape of `y`, default=None
-        Positive, finite weights; ``(n,)`` is shared by every slice. Default: all ones.
+        Finite weights >= 0; ``(n,)`` is shared by every slice. Default: all ones. A
+        weight of 0 is a missing observation: it moves no other fit, the order through it
+        holds, and its own fit is the smallest value the order allows (see
+        :doc:`/mathematics`).
     increasing : bool, default=True
         ``True``: the root is the minimum; ``False``: the root is the maximum.
+    y_min, y_max : float, default=None
+        Bounds of the fit; None or an infinite bound means no bound. Clipping the fit to
+        them gives the solution of the bounded problem.
     axis : int, default=-1
         The axis of each problem; the others index independent problems.
     return_blocks : bool, default=False
@@ -260,8 +281,8 @@ def star_isotonic_regression(y: ArrayLike, root: ArrayLike = 0, *,
     Raises
     ------
     ValueError
-        If `y` or `weights` has a NaN or inf, a weight is <= 0, a shape does not match, or
-        a root is out of range.
+        If `y` or `weights` has a NaN or inf, a weight is < 0 or all of a problem's are 0,
+        ``y_min > y_max``, a shape does not match, or a root is out of range.
     TypeError
         If `y` is not real numeric or `root` is not an integer.
 
@@ -295,6 +316,6 @@ def star_isotonic_regression(y: ArrayLike, root: ArrayLike = 0, *,
     >>> isotree.star_isotonic_regression(response, root=0, weights=group_size)
     array([4.25, 4.25, 6.5 , 4.25])
     """
-    options = opt.star(increasing=increasing, axis=axis, return_blocks=return_blocks,
-                       workers=workers)
+    options = opt.star(increasing=increasing, y_min=y_min, y_max=y_max, axis=axis,
+                       return_blocks=return_blocks, workers=workers)
     return _dispatch.run("star", options, y, root, weights, public="star_isotonic_regression")

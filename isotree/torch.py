@@ -569,13 +569,13 @@ def isotonic_regression(y, *, weights=None, x=None, increasing=True, ties="prima
                                                          blocks), y, weights, (x,))
 
 
-def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-1,
-                             blocks="solver"):
+def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, y_min=None,
+                             y_max=None, axis=-1, blocks="solver"):
     """:func:`isotree.tree_isotonic_regression` on tensors, differentiable in `y`, `weights`.
 
     Parameters
     ----------
-    y, parent, increasing
+    y, parent, increasing, y_min, y_max
         As in :func:`isotree.tree_isotonic_regression`.
     weights : keyword-only
         As there; differentiable.
@@ -596,20 +596,21 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, axis=-
     _host_option(parent, "parent")
     y = _values(y)
     tree, parent_tensor = _tree_and_tensor(parent)
-    problem = ad.tree(y.dim(), tree, increasing=increasing, axis=axis, blocks=blocks)
+    problem = ad.tree(y.dim(), tree, increasing=increasing, y_min=y_min, y_max=y_max,
+                      axis=axis, blocks=blocks)
     parent_tensor = parent_tensor.to(y.device)
     increasing = problem.options.increasing
     return _run(problem, lambda y, w, axis: _tree_op(y, w, parent_tensor, increasing, axis,
                                                      problem.blocks), y, weights)
 
 
-def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-1,
-                             blocks="solver"):
+def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, y_min=None,
+                             y_max=None, axis=-1, blocks="solver"):
     """:func:`isotree.star_isotonic_regression` on tensors, differentiable in `y`, `weights`.
 
     Parameters
     ----------
-    y, root, increasing, axis
+    y, root, increasing, y_min, y_max, axis
         As in :func:`isotree.star_isotonic_regression`.
     weights : keyword-only
         As there; differentiable.
@@ -626,7 +627,8 @@ def star_isotonic_regression(y, root=0, *, weights=None, increasing=True, axis=-
     """
     _host_option(root, "root")
     y = _values(y)
-    problem = ad.star(y.dim(), increasing=increasing, axis=axis, blocks=blocks)
+    problem = ad.star(y.dim(), increasing=increasing, y_min=y_min, y_max=y_max, axis=axis,
+                      blocks=blocks)
     roots = _roots_tensor(tuple(y.shape), problem.axis, root, y.device)
     increasing = problem.options.increasing
     return _run(problem, lambda y, w, roots, axis: _star_op(y, w, roots, increasing, axis,

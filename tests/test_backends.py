@@ -244,9 +244,9 @@ def test_errors_are_the_same(library):
         isotonic_logits(bad, convert(np.zeros((1, 3))))
     with pytest.raises(ValueError, match=r"mass must be >= 0; mass\[0, 2\] is -1"):
         isotonic_logits(convert(np.zeros((1, 3))), convert(np.array([[0.0, 1.0, -1.0]])))
-    with pytest.raises(ValueError, match=r"weights must be > 0; weights\[1\] is 0"):
+    with pytest.raises(ValueError, match=r"weights must be >= 0; weights\[1\] is -1"):
         isotree.isotonic_regression(convert(np.zeros(3)),
-                                    weights=convert(np.array([1.0, 0.0, 1.0])))
+                                    weights=convert(np.array([1.0, -1.0, 1.0])))
     with pytest.raises(ValueError, match="root must be an index"):
         isotree.star_isotonic_regression(convert(np.zeros(3)), 5)
     with pytest.raises(TypeError, match="y must be real; got complex"):

@@ -79,7 +79,8 @@ def test_solve_tree_predictor_and_flags(tmp_path, capsys):
     ("y,parent\n1,1\n2,0\n", "no root"),
     ("y,parent\n1,-1\n2,2\n3,1\n", "cycle through node"),
     ("y,parent,x\n1,-1,0\n", "has both a parent column ('parent') and an x column ('x')"),
-    ("y,weight\n1,0\n", "weights must be > 0; weights[0] (column 'weight', line 2) is 0"),
+    ("y,weight\n1,-1\n", "weights must be >= 0; weights[0] (column 'weight', line 2) is -1.0"),
+    ("y,weight\n1,0\n", "weights are all 0: a problem needs at least one positive weight"),
 ])
 def test_solve_errors_are_one_line(tmp_path, text, message):
     code, out, err = run("solve", write(tmp_path / "bad.csv", text))

@@ -212,7 +212,7 @@ def test_weights_of_any_array_type_with_a_differentiable_y():
     for weights in ([1.0, 2.0, 1.0], np.array([1.0, 2.0, 1.0])):
         itorch.tree_isotonic_regression(y, [-1, 0, 0], weights=weights).sum().backward()
         itorch.star_isotonic_regression(y, 0, weights=weights).sum().backward()
-    with pytest.raises(ValueError, match=r"weights must be > 0; weights\[1\] is -1.0"):
+    with pytest.raises(ValueError, match=r"weights must be >= 0; weights\[1\] is -1.0"):
         itorch.isotonic_regression(y, weights=[1.0, -1.0, 1.0])
 
 
@@ -222,7 +222,7 @@ def test_options_checks_and_errors_match_the_numpy_level():
         itorch.isotonic_regression(y)
     with pytest.raises(ValueError, match=r"y must be finite; y\[1, 0\] is nan"):
         itorch.star_isotonic_regression(y.detach().reshape(3, 1), axis=0)
-    with pytest.raises(ValueError, match=r"weights must be > 0"):
+    with pytest.raises(ValueError, match=r"weights must be >= 0"):
         itorch.tree_isotonic_regression(tensor([1.0, 2.0]), [-1, 0], weights=[1.0, -1.0])
     with pytest.raises(ValueError, match="ties='secondary' needs a predictor x"):
         itorch.isotonic_regression(tensor([1.0, 2.0]), ties="secondary")

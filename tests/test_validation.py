@@ -27,11 +27,21 @@ def test_non_finite_y_names_the_full_index():
 
 
 @pytest.mark.parametrize("solve", SOLVERS.values(), ids=SOLVERS.keys())
-@pytest.mark.parametrize("bad, message", [(0.0, "must be > 0"), (-1.0, "must be > 0"),
+@pytest.mark.parametrize("bad, message", [(-1e-300, "must be >= 0"), (-1.0, "must be >= 0"),
                                           (np.nan, "must be finite"), (np.inf, "must be finite")])
 def test_bad_weights(solve, bad, message):
     with pytest.raises(ValueError, match=rf"weights {message}; weights\[1\] is"):
         solve(np.zeros(3), np.array([1.0, bad, 1.0]))
+
+
+@pytest.mark.parametrize("solve", SOLVERS.values(), ids=SOLVERS.keys())
+def test_a_problem_of_zero_weights_only_is_an_error(solve):
+    solve(np.zeros(3), np.array([0.0, -0.0, 1.0]))  # missing observations are fine
+    with pytest.raises(ValueError, match="weights are all 0"):
+        solve(np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match="weights of problem 1 are all 0"):
+        isotree.isotonic_regression(np.zeros((2, 3)),
+                                    weights=np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0]]))
 
 
 @pytest.mark.parametrize("solve", SOLVERS.values(), ids=SOLVERS.keys())

@@ -11,6 +11,11 @@ import math
 from .. import _validate as v
 
 
+class NeedsHost(Exception):
+    """A problem the CUDA kernels do not solve (weights of 0): the dispatcher takes the
+    host instead."""
+
+
 def kernel_dtype(xp, dtype):
     """float32 and float64 go to the kernels as they are; other floats (float16, bfloat16)
     as float32."""
@@ -70,7 +75,9 @@ class Problem:
             raise ValueError(f"weights must have shape ({n},) or the shape of y {shape}; "
                              f"got {tuple(w.shape)}")
         v.device_finite(xp, w, "weights")
-        v.device_require(xp, w > 0, w, "weights", "> 0")
+        v.device_require(xp, w >= 0, w, "weights", ">= 0")
+        if bool(xp.any(w == 0)):
+            raise NeedsHost("weights of 0 (missing observations) are solved on the host")
         return xp.reshape(w, (1, n)) if w.ndim == 1 else rows(xp, w, self.axis)[0]
 
     def lay_out(self, values, name):

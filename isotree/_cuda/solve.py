@@ -15,7 +15,7 @@ import math
 from .. import _validate as v
 from .._bridge import known
 from . import launch
-from .rows import Problem, kernel_dtype
+from .rows import NeedsHost, Problem, kernel_dtype  # noqa: F401  (NeedsHost: the dispatcher's)
 
 
 @functools.cache

@@ -1,14 +1,18 @@
 """Chains and predictor orders on the host: PAVA, and sort + PAVA for a predictor."""
 
+import functools
+
 import numpy as np
 
 from .. import _threads
 from .. import _validate as v
-from .._numba.pava import pava_rows
 from .._numba.ties import ties_rows
 from .._options import TIES
-from .._scratch import scratch
+from ..tree import Tree
+from . import missing
+from .kernels import pava
 from .rows import Rows
+from .tree import tree_rows
 
 
 def solve(options, y, weights, x):
@@ -18,42 +22,46 @@ def solve(options, y, weights, x):
         x_rows = v.check_predictor(x, rows.array.shape, rows.axis, rows.y.shape)
     fit = rows.new()
     labels = rows.labels(options.return_blocks)
-    if not rows.empty and x is None:
+    if rows.zeros and x is None:  # missing observations: the chain is a path
+        path = Tree(np.arange(rows.y.shape[1]) - 1)
+        fit, labels = missing.tree(rows, path, options.workers, tree_rows)
+    elif rows.zeros:
+        fit, labels = missing.predictor(rows, x_rows, TIES.index(options.ties),
+                                        functools.partial(predictor_rows, y_min=options.y_min,
+                                                          y_max=options.y_max))
+    elif not rows.empty and x is None:
         pava(rows, rows.y, rows.w, fit, labels, options.workers)
     elif not rows.empty:
-        _predictor_order(rows, x_rows, TIES.index(options.ties), fit, labels,
-                         rows.threads(options.workers))
+        predictor_rows(rows, x_rows, TIES.index(options.ties), fit, labels,
+                       rows.threads(options.workers), options.y_min, options.y_max)
     fit = rows.finish(fit)
-    if options.bounded:
-        fit = np.clip(fit, options.y_min, options.y_max)
+    if options.bounded and not (x is not None and options.ties == "tertiary"):
+        fit = np.clip(fit, options.y_min, options.y_max)  # exact for constant bounds
     if options.return_blocks:
         return fit, rows.shape_back(labels)
     return fit
 
 
-def pava(rows, y, w, fit, labels, workers):
-    """PAVA on the rows ``y``/``w`` (laid out as ``rows``, with its factors) into ``fit``;
-    ``labels`` (m, n) or (m, 0)."""
-    threads = rows.threads(workers)
-    n = y.shape[1]
-    floats, ints = scratch((threads, 2, n), (threads, n))
-    _threads.call(pava_rows, threads, y, w, rows.scale, fit, labels, floats, ints)
-
-
-def _predictor_order(rows, x_rows, mode, fit, labels, threads):
+def predictor_rows(rows, x_rows, mode, fit, labels, threads, y_min=None, y_max=None):
     """Sort every row by (x, y), solve the sorted rows, and scatter the results back.
 
     ``x_rows`` keeps x's own dtype (int64, uint64 or float64), so integer predictors
-    above 2**53 (nanosecond timestamps) keep their order and their ties.
+    above 2**53 (nanosecond timestamps) keep their order and their ties. The bounds apply
+    to the tie groups' means under tertiary ties (the caller clips the other fits).
     """
     y, w = rows.scaled()
+    # The bounds in each row's scaled and oriented units (a negative factor swaps them).
+    factor = rows.scale[:, :1]
+    bounds = np.sort(np.hstack([(-np.inf if y_min is None else y_min) * factor,
+                                (np.inf if y_max is None else y_max) * factor]), axis=1)
+    bounds = np.ascontiguousarray(np.broadcast_to(bounds, (y.shape[0], 2)))
     order = np.lexsort((y, x_rows), axis=-1)
     y_sorted = np.take_along_axis(y, order, axis=-1)
     x_sorted = np.take_along_axis(x_rows, order, axis=-1)
     w_sorted = np.take_along_axis(np.broadcast_to(w, y.shape), order, axis=-1)
     fit_sorted = np.empty_like(y_sorted)
     labels_sorted = np.empty_like(labels)
-    _threads.call(ties_rows, threads, y_sorted, w_sorted, x_sorted, mode, fit_sorted,
+    _threads.call(ties_rows, threads, y_sorted, w_sorted, x_sorted, mode, bounds, fit_sorted,
                   labels_sorted)
     fit_sorted /= rows.scale[:, :1]
     np.put_along_axis(fit, order, fit_sorted, axis=-1)

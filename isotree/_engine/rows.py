@@ -33,6 +33,7 @@ class Rows:
     """
 
     def __init__(self, y, weights, axis, *, sign):
+        self.sign = sign
         array, self.out_dtype = v.as_float(y, "y")
         if array.ndim == 0:
             raise ValueError("y must have at least one dimension; got a scalar")
@@ -53,17 +54,44 @@ class Rows:
                 moved_w = w64 if self.axis == w64.ndim - 1 else np.moveaxis(w64, self.axis, -1)
                 self.w = np.ascontiguousarray(moved_w.reshape(m, n))
         scale = np.empty((m, 3))
-        bad_y, bad_w, scaled = scan_rows(self.y.view(np.uint64), self.w.view(np.uint64),
-                                         sign, scale)
+        bad_y, bad_w, scaled, zeros = scan_rows(self.y.view(np.uint64),
+                                                self.w.view(np.uint64), sign, scale)
         if bad_y:
             v.check_finite(array, "y")  # raises, naming the index in the caller's shape
         if bad_w:
             v.check_weights(weights, array.shape, self.axis)  # likewise
+        if zeros:
+            v.check_some_weight(self.w)
+        #: How many weights are 0 (missing observations: see :mod:`.missing`).
+        self.zeros = zeros
         self.scale = scale if scaled else _NO_SCALE[sign]
 
     @property
     def empty(self):
         return self.y.size == 0
+
+    def oriented(self, sign):
+        """These rows with factors of direction ``sign`` (the kernels' own orientations
+        differ: the chain's values rise, IRT-BIN's and the star's roots are maxima)."""
+        if sign == self.sign:
+            return self
+        out = object.__new__(Rows)
+        out.__dict__.update(self.__dict__)
+        out.sign, out.scale = sign, self.scale * np.array([[-1.0, 1.0, 1.0]])
+        return out
+
+    def restricted(self, rows, columns):
+        """The problems ``rows`` (an index array) on the entries ``columns`` alone: the
+        same factors, no validation again (for problems solved without some entries)."""
+        out = object.__new__(Rows)
+        out.__dict__.update(self.__dict__)
+        out.y = np.ascontiguousarray(self.y[np.ix_(rows, columns)])
+        if self.w is not UNIT:
+            w = self.w if self.w.shape[0] == 1 else self.w[rows]
+            out.w = np.ascontiguousarray(w[:, columns])
+        out.scale = self.scale if self.scale.shape[0] == 1 else self.scale[rows]
+        out.zeros = 0
+        return out
 
     def scaled(self, columns=None):
         """Copies ``(y, w)`` with the factors applied (and ``columns`` gathered), for the

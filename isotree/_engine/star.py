@@ -1,27 +1,23 @@
 """The star (simple tree order) on the host: the breakpoint search of
 :mod:`isotree._numba.star`, one row per problem."""
 
-from .. import _threads
+import numpy as np
+
 from .. import _validate as v
-from .._numba.star import star_rows
-from .._scratch import scratch
+from . import missing
 from .rows import Rows
+from .tree import star_solve, tree_rows
 
 
 def solve(options, y, root, weights):
     """:func:`isotree.star_isotonic_regression` on host arrays."""
-    # The kernel's root is the maximum: the sign turns the increasing problem into it.
-    rows = Rows(y, weights, options.axis, sign=-1.0 if options.increasing else 1.0)
-    n = rows.shape[-1]
-    roots = v.check_root(root, rows.shape[:-1], n)
-    fit = rows.new()
-    labels = rows.labels(options.return_blocks)
-    if not rows.empty:
-        threads = rows.threads(options.workers)
-        floats, ints = scratch((threads, 2, n), (threads, n))
-        _threads.call(star_rows, threads, rows.y, rows.w, roots, rows.scale, fit, labels,
-                      floats, ints)
+    rows = Rows(y, weights, options.axis, sign=1.0 if options.increasing else -1.0)
+    roots = v.check_root(root, rows.shape[:-1], rows.shape[-1])
+    if rows.zeros:
+        fit, labels = missing.star(rows, roots, options.workers, tree_rows)
+    else:
+        fit, labels = star_solve(rows, roots, options.workers, options.return_blocks)
     fit = rows.finish(fit)
-    if options.return_blocks:
-        return fit, rows.shape_back(labels)
-    return fit
+    if options.bounded:
+        fit = np.clip(fit, options.y_min, options.y_max)  # exact for constant bounds
+    return (fit, rows.shape_back(labels)) if options.return_blocks else fit

@@ -58,8 +58,10 @@ def scan_rows(y, w, sign, scale):
     each row's factors ``(sign * 2**shift_y, 2**shift_w)`` and 1.0 where products of its
     sums stay finite (else 0.0).
 
-    Returns ``(y has a NaN or inf, w has a bad weight, any row not plain)``: a bad weight is
-    not finite or not > 0; a plain row has factors ``(sign, 1)`` and safe products.
+    Returns ``(y has a NaN or inf, w has a bad weight, any row not plain, zeros)``: a bad
+    weight is not finite or < 0; a plain row has factors ``(sign, 1)`` and safe products;
+    ``zeros`` counts the weights equal to 0 (missing observations), whose rows the caller
+    solves without them. The weights' scale comes from the positive ones.
     """
     m, n = y.shape
     magnitude = np.uint64(0x7FFFFFFFFFFFFFFF)
@@ -69,20 +71,27 @@ def scan_rows(y, w, sign, scale):
     exp_w = 1  # unit weights: 2**0 <= 1 < 2**1
     exp_w_min = 1
     scaled = False
+    zeros = 0
     for r in range(m):
         if not unit and (r == 0 or not shared):
-            largest = w[r, 0]
-            smallest = w[r, 0]
+            largest = np.uint64(0)
+            smallest = inf
             bad = 0
+            row_zeros = 0
             for i in range(n):
                 b = w[r, i]
-                largest = max(largest, b)
-                smallest = min(smallest, b)
-                bad += (b >= inf) | (b == 0)  # not finite, negative (sign bit) or 0
+                m_b = b & magnitude
+                largest = max(largest, m_b)
+                if m_b == 0:  # 0.0 or -0.0: a missing observation
+                    row_zeros += 1
+                else:
+                    smallest = min(smallest, b)  # the smallest positive weight
+                    bad += b >= inf  # not finite, or negative (sign bit)
             if bad:
-                return False, True, False
+                return False, True, False, 0
+            zeros += row_zeros if not shared else row_zeros * m
             exp_w = exponent64(largest)
-            exp_w_min = exponent64(smallest)
+            exp_w_min = exponent64(smallest) if smallest < inf else exp_w
         largest = np.uint64(0)
         bad = 0
         for i in range(n):
@@ -90,10 +99,10 @@ def scan_rows(y, w, sign, scale):
             largest = max(largest, b)
             bad += b >= inf
         if bad:
-            return True, False, False
+            return True, False, False, 0
         shift_y, shift_w, products = row_shifts(exponent64(largest), exp_w, exp_w_min, n)
         scale[r, 0] = sign * math.ldexp(1.0, shift_y)
         scale[r, 1] = math.ldexp(1.0, shift_w)
         scale[r, 2] = 1.0 if products else 0.0
         scaled |= shift_y != 0 or shift_w != 0 or not products
-    return False, False, scaled
+    return False, False, scaled, zeros

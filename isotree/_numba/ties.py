@@ -8,7 +8,8 @@ y, the three tie rules reduce to PAVA:
 - primary (tied entries unordered): PAVA on the sorted entries;
 - secondary (tied entries share one fit): PAVA on the tie groups' weighted means;
 - tertiary (tie-group means ordered, offsets kept): the same group PAVA, then every entry
-  moves by its group's shift.
+  moves by its group's shift. Bounds apply to the group means (clipping the isotonic
+  group means is exact: the problem of the means is an isotonic regression of its own).
 """
 
 import numpy as np
@@ -21,9 +22,10 @@ PRIMARY, SECONDARY, TERTIARY = 0, 1, 2
 
 
 @jit
-def ties_row(y, w, x, mode, fit, labels, group_y, group_w, group_fit, group_labels,
-             block_sum, block_w, block_start):
-    """One sorted row. Scratch: the group_* and block_* arrays, length n each."""
+def ties_row(y, w, x, mode, low, high, fit, labels, group_y, group_w, group_fit,
+             group_labels, block_sum, block_w, block_start):
+    """One sorted row; ``low``/``high`` bound the group means under tertiary ties (other
+    rules are clipped by the caller). Scratch: the group_* and block_* arrays, length n."""
     n = y.shape[0]
     if mode == PRIMARY:
         pava_row(y, w, 1.0, 1.0, False, fit, labels, block_sum, block_w, block_start)
@@ -60,14 +62,15 @@ def ties_row(y, w, x, mode, fit, labels, group_y, group_w, group_fit, group_labe
         if mode == SECONDARY:
             fit[i] = group_fit[g]
         else:
-            fit[i] = group_fit[g] + (y[i] - group_y[g])
+            fit[i] = min(max(group_fit[g], low), high) + (y[i] - group_y[g])
         if with_labels:
             labels[i] = block_first
 
 
 @batched
-def ties_rows(y, w, x, mode, fit, labels):
-    """Every sorted row of ``y``, ``w``, ``x`` (m, n); labels (m, n) or (m, 0)."""
+def ties_rows(y, w, x, mode, bounds, fit, labels):
+    """Every sorted row of ``y``, ``w``, ``x`` (m, n); ``bounds`` (m, 2) each row's bounds of
+    the tertiary group means; labels (m, n) or (m, 0)."""
     m, n = y.shape
     chunk = rows_per_chunk(n)
     for first in prange((m + chunk - 1) // chunk):
@@ -79,5 +82,6 @@ def ties_rows(y, w, x, mode, fit, labels):
         block_w = np.empty(n)
         block_start = np.empty(n, dtype=np.int64)
         for r in range(first * chunk, min(m, (first + 1) * chunk)):
-            ties_row(y[r], w[r], x[r], mode, fit[r], labels[r], group_y, group_w, group_fit,
-                     group_labels, block_sum, block_w, block_start)
+            ties_row(y[r], w[r], x[r], mode, bounds[r, 0], bounds[r, 1], fit[r], labels[r],
+                     group_y, group_w, group_fit, group_labels, block_sum, block_w,
+                     block_start)
