@@ -179,6 +179,55 @@ def torchsort_style_chain(device, y):
     return sol
 
 
+def kd_step(say, torch, repeat):
+    """A training step on CUDA tensors: a small MLP student distilled with kd_loss, with
+    ida="exact" against ida=None, eager and compiled (256 x 100 and 4096 x 1000)."""
+    import isotree.torch as itorch
+    from isotree.ida import mixup_mass
+
+    say("\n## kd_loss training step on CUDA tensors\n")
+    say("| batch x classes | mode | ida=None | ida='exact' | added per step |")
+    say("|---|---|---|---|---|")
+    rows = []
+    rng = __import__("numpy").random.default_rng(3)
+    for b, c in ((256, 100), (4096, 1000)):
+        mass = torch.as_tensor(mixup_mass(rng.integers(0, c, b), rng.integers(0, c, b),
+                                          rng.uniform(0, 1, b), c),
+                               dtype=torch.float32, device="cuda")
+        x, teacher = torch.randn(b, 128, device="cuda"), torch.randn(b, c, device="cuda")
+        for compiled in (False, True):
+            times = {}
+            for ida in (None, "exact"):
+                torch.manual_seed(0)
+                model = torch.nn.Sequential(torch.nn.Linear(128, 256), torch.nn.ReLU(),
+                                            torch.nn.Linear(256, c)).cuda()
+                optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+                def step(model=model, optimizer=optimizer, ida=ida):
+                    optimizer.zero_grad()
+                    itorch.kd_loss(model(x), teacher, mass, ida=ida).backward()
+                    optimizer.step()
+
+                run = torch.compile(step) if compiled else step
+                for _ in range(3):
+                    run()
+                torch.cuda.synchronize()
+                samples = []
+                for _ in range(max(repeat, 20)):
+                    start = time.perf_counter()
+                    run()
+                    torch.cuda.synchronize()
+                    samples.append(time.perf_counter() - start)
+                times[str(ida)] = sorted(samples)[len(samples) // 2]
+            mode = "compiled" if compiled else "eager"
+            added = (times["exact"] - times["None"]) * 1e3
+            rows.append(dict(batch=b, classes=c, mode=mode, none_ms=times["None"] * 1e3,
+                             exact_ms=times["exact"] * 1e3, added_ms=added))
+            say(f"| {b} x {c} | {mode} | {times['None'] * 1e3:.3f} ms | "
+                f"{times['exact'] * 1e3:.3f} ms | {added:.3f} ms |")
+    return rows
+
+
 def host_round_trip(device, solve, a):
     """Copy to the host, solve with Numba, copy back."""
     return device.put(solve(device.host(a)))
@@ -330,6 +379,7 @@ def main(argv=None):
         f"{star / sort:.2f}); host round trip {trip * 1e3:.2f} ms; max abs err {error:.1e}")
 
     if not args.dry_run:
+        record["kd_step"] = kd_step(say, torch, repeat)
         say("\n## Gradients on CUDA (isotree.torch)\n")
         try:
             import isotree.torch as itorch
