@@ -34,12 +34,8 @@ def solve(options, y, weights, x):
     elif not rows.empty:
         predictor_rows(rows, x_rows, TIES.index(options.ties), fit, labels,
                        rows.threads(options.workers), options.y_min, options.y_max)
-    fit = rows.finish(fit)
-    if options.bounded and not (x is not None and options.ties == "tertiary"):
-        fit = np.clip(fit, options.y_min, options.y_max)  # exact for constant bounds
-    if options.return_blocks:
-        return fit, rows.shape_back(labels)
-    return fit
+    # Tertiary ties bound the group means, in the kernel; every other fit is clipped.
+    return rows.result(fit, labels, options, clip=x is None or options.ties != "tertiary")
 
 
 def predictor_rows(rows, x_rows, mode, fit, labels, threads, y_min=None, y_max=None):

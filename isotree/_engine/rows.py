@@ -129,6 +129,14 @@ class Rows:
             rows /= self.scale[:, :1]
         return self.shape_back(rows).astype(self.out_dtype, copy=False)
 
+    def result(self, fit, labels, options, clip=True):
+        """What a solver returns: the fit in the caller's shape and dtype, clipped to the
+        options' bounds (``clip``: exact for constant bounds), with the labels if asked."""
+        fit = self.finish(fit)
+        if clip and options.bounded:
+            fit = np.clip(fit, options.y_min, options.y_max)
+        return (fit, self.shape_back(labels)) if options.return_blocks else fit
+
     def shape_back(self, rows):
         out = rows.reshape(self.shape)
         return out if self.axis == out.ndim - 1 else np.moveaxis(out, -1, self.axis)

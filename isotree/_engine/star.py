@@ -1,8 +1,6 @@
 """The star (simple tree order) on the host: the breakpoint search of
 :mod:`isotree._numba.star`, one row per problem."""
 
-import numpy as np
-
 from .. import _validate as v
 from . import missing
 from .rows import Rows
@@ -17,7 +15,4 @@ def solve(options, y, root, weights):
         fit, labels = missing.star(rows, roots, options.workers, tree_rows)
     else:
         fit, labels = star_solve(rows, roots, options.workers, options.return_blocks)
-    fit = rows.finish(fit)
-    if options.bounded:
-        fit = np.clip(fit, options.y_min, options.y_max)  # exact for constant bounds
-    return (fit, rows.shape_back(labels)) if options.return_blocks else fit
+    return rows.result(fit, labels, options)

@@ -22,10 +22,7 @@ def solve(options, y, parent, weights):
         fit, labels = missing.tree(rows, tree, options.workers, tree_rows)
     else:
         fit, labels = tree_rows(rows, tree, options.workers, options.return_blocks)
-    fit = rows.finish(fit)
-    if options.bounded:
-        fit = np.clip(fit, options.y_min, options.y_max)  # exact for constant bounds
-    return (fit, rows.shape_back(labels)) if options.return_blocks else fit
+    return rows.result(fit, labels, options)
 
 
 def tree_rows(rows, tree, workers, with_labels=True):
