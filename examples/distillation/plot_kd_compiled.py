@@ -2,7 +2,7 @@
 A compiled distillation step: torch.compile with exact IDA
 ==========================================================
 
-Every solver of :mod:`isotree.torch` is a PyTorch custom operator, so a distillation loss
+Every solver of ``isotree.torch`` is a PyTorch custom operator, so a distillation loss
 that fits the teacher's logits to the Mixup label order, :func:`isotree.torch.kd_loss`
 with ``ida="exact"``, compiles as one graph: ``torch.compile(..., fullgraph=True)``, which
 raises at the first graph break, accepts it. The exact fit is one node of that graph, still
