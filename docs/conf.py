@@ -94,8 +94,8 @@ def _why_a_dag_cannot_be_solved():
 def _why_pytorch_is_missing():
     """None where PyTorch is installed, else what to install (the docs extra has none)."""
     if importlib.util.find_spec("torch") is None:
-        return ('it needs PyTorch, which is not installed here (pip install ".[torch]" in '
-                "the clone; see the README for the CPU build)")
+        return ('it needs PyTorch, which is not installed here (``pip install ".[torch]"`` '
+                "in the clone; the README says how to get the CPU build)")
     return None
 
 
