@@ -91,11 +91,20 @@ def _why_a_dag_cannot_be_solved():
     return None
 
 
+def _why_pytorch_is_missing():
+    """None where PyTorch is installed, else what to install (the docs extra has none)."""
+    if importlib.util.find_spec("torch") is None:
+        return ('it needs PyTorch, which is not installed here (``pip install ".[torch]"`` '
+                "in the clone; the README says how to get the CPU build)")
+    return None
+
+
 # Examples that need an optional library, and why they cannot run here (None: they can).
 # One that cannot run is shown with its code, not run, under a note saying why; the figures
 # it would draw are sphinx-gallery's placeholder (``sphinx_gallery_dummy_images`` in the
 # example), so pages that show them still build.
-NEEDS_AN_EXTRA = {"plot_bivariate_dose_response": _why_a_dag_cannot_be_solved()}
+NEEDS_AN_EXTRA = {"plot_bivariate_dose_response": _why_a_dag_cannot_be_solved(),
+                  "plot_kd_compiled": _why_pytorch_is_missing()}
 NOT_RUN = {name: why for name, why in NEEDS_AN_EXTRA.items() if why}
 _not_run = "".join(rf"(?!{name}\.py$)" for name in NOT_RUN)
 
