@@ -17,6 +17,8 @@ whose ``jvp`` is the same block average, so every derivative stays exact in eage
 Half-precision tensors are computed in float32 and returned in their dtype.
 """
 
+from __future__ import annotations
+
 import collections
 import dataclasses
 
