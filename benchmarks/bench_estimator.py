@@ -11,9 +11,8 @@ Ratios below 1 mean isotree is faster.
 """
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression as SklearnIsotonicRegression
-
 from _timing import PATTERNS, Report, measure, parse_args, run_parts, timings
+from sklearn.isotonic import IsotonicRegression as SklearnIsotonicRegression
 
 import isotree
 

@@ -97,7 +97,7 @@ def forward(bx, problem, y, w, aux):
 def fit_only(problem, y, w, aux):
     """The fit alone (no labels), on arrays of any library: for calls no derivative
     watches."""
-    options = dataclasses.replace(problem.options, return_blocks=False)
+    options = problem.options._replace(return_blocks=False)
     arguments = problem.arguments(y, w if problem.weighted else None, aux)
     return _dispatch.run(problem.kind, options, *arguments, public=None)
 
@@ -180,7 +180,7 @@ def chain(ndim, *, has_x, increasing, ties, y_min, y_max, axis, blocks):
     options = opt.chain(has_x=has_x, increasing=increasing, ties=ties, y_min=y_min,
                         y_max=y_max, axis=axis, return_blocks=True)
     axis = _negative_axis(options.axis, ndim)
-    solve = dataclasses.replace(options, y_min=None, y_max=None, axis=axis)
+    solve = options._replace(y_min=None, y_max=None, axis=axis)
     return Problem("chain", solve, "preorder" if has_x else "chain", axis=axis,
                    y_min=options.y_min, y_max=options.y_max,
                    tertiary=has_x and options.ties == "tertiary", blocks=check_blocks(blocks))
@@ -191,7 +191,7 @@ def tree(ndim, parent, *, increasing, y_min, y_max, axis, blocks):
     axis = _negative_axis(axis, ndim)
     options = opt.tree(increasing=increasing, y_min=y_min, y_max=y_max, return_blocks=True,
                        axis=axis)
-    return Problem("tree", dataclasses.replace(options, y_min=None, y_max=None), "tree",
+    return Problem("tree", options._replace(y_min=None, y_max=None), "tree",
                    axis=axis, y_min=options.y_min, y_max=options.y_max,
                    blocks=check_blocks(blocks), tree=tree_of(parent))
 
@@ -207,7 +207,7 @@ def star(ndim, *, increasing, y_min, y_max, axis, blocks):
     axis = _negative_axis(axis, ndim)
     options = opt.star(increasing=increasing, y_min=y_min, y_max=y_max, axis=axis,
                        return_blocks=True)
-    return Problem("star", dataclasses.replace(options, y_min=None, y_max=None), "star",
+    return Problem("star", options._replace(y_min=None, y_max=None), "star",
                    axis=axis, y_min=options.y_min, y_max=options.y_max,
                    blocks=check_blocks(blocks))
 

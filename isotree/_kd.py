@@ -7,8 +7,8 @@ logits of any size give finite losses; half-precision inputs are computed in flo
 adapters cast) and the loss is returned in float32, as autocast does for losses.
 """
 
-import dataclasses
 import math
+from typing import NamedTuple
 
 from . import _options as opt
 from . import _validate as v
@@ -17,8 +17,7 @@ IDA_MODES = ("exact", "approx", "shift", "penalty", None)
 REDUCTIONS = ("mean", "sum", "none")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):
     """Validated options of ``kd_loss``; ``teacher`` are the options of the teacher's fit
     (None: the raw teacher logits)."""
 

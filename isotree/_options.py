@@ -2,14 +2,15 @@
 
 A public function or an adapter builds its options here, from the caller's keywords; the
 dispatcher, the engine and the kernels then take them as they are and check nothing again.
+Options are named tuples (immutable, and cheap to build on every call).
 Array arguments are validated where they are laid out (:mod:`isotree._engine.rows` on the
 host, :mod:`isotree._cuda.rows` on a CUDA device), so every call is validated exactly once.
 ``axis`` is checked to be an integer here and normalised against the array's dimension when
 the rows are laid out.
 """
 
-import dataclasses
 import operator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,12 +21,10 @@ TIES = ("primary", "secondary", "tertiary")  # their index is the kernels' mode 
 METHODS = ("exact", "approx", "shift")  # likewise
 
 
-def _frozen(cls):
-    return dataclasses.dataclass(frozen=True, slots=True)(cls)
-
-
 def axis_index(axis):
     """An integer axis (its range is checked against the array when rows are laid out)."""
+    if type(axis) is int:
+        return axis
     if isinstance(axis, (bool, np.bool_)):
         raise TypeError(f"axis must be an integer; got {axis!r}")
     try:
@@ -34,18 +33,7 @@ def axis_index(axis):
         raise TypeError(f"axis must be an integer; got {axis!r}") from None
 
 
-class _Bounded:
-    """Options with ``y_min``/``y_max``: constant bounds, exact by clipping the fit."""
-
-    __slots__ = ()
-
-    @property
-    def bounded(self):
-        return self.y_min is not None or self.y_max is not None
-
-
-@_frozen
-class Chain(_Bounded):
+class Chain(NamedTuple):
     increasing: bool = True
     ties: str = "primary"
     y_min: float = None
@@ -69,8 +57,7 @@ def chain(*, has_x, increasing=True, ties="primary", y_min=None, y_max=None, axi
                  check_workers(workers))
 
 
-@_frozen
-class Tree(_Bounded):
+class Tree(NamedTuple):
     increasing: bool = True
     return_blocks: bool = False
     workers: int = None
@@ -88,8 +75,7 @@ def tree(*, increasing=True, y_min=None, y_max=None, return_blocks=False, worker
                 axis_index(axis), y_min, y_max)
 
 
-@_frozen
-class Star(_Bounded):
+class Star(NamedTuple):
     increasing: bool = True
     axis: int = -1
     return_blocks: bool = False
@@ -107,8 +93,7 @@ def star(*, increasing=True, y_min=None, y_max=None, axis=-1, return_blocks=Fals
                 y_min, y_max)
 
 
-@_frozen
-class Logits:
+class Logits(NamedTuple):
     method: str = "exact"
     n_iter: int = 0
     return_blocks: bool = False
@@ -132,11 +117,20 @@ def logits(*, method="exact", n_iter=None, return_blocks=False, workers=None):
     return Logits(method, n_iter, return_blocks, check_workers(workers))
 
 
-@_frozen
-class Certificate:
+class Certificate(NamedTuple):
     increasing: bool = True
 
 
 def certificate(*, increasing=True):
     """Options of :func:`isotree.kkt_violation`."""
     return Certificate(v.check_flag(increasing, "increasing"))
+
+
+def _bounded(options):
+    """Constant bounds given: the fit is clipped to them (exact, see the docs)."""
+    return options.y_min is not None or options.y_max is not None
+
+
+# Named tuples (cheap to build: options are made on every call); the classes with bounds
+# say whether any is given.
+Chain.bounded = Tree.bounded = Star.bounded = property(_bounded)

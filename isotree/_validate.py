@@ -63,10 +63,10 @@ _MASKS = {np.dtype(t): tuple(np.array(v, t).view(u)[()] for v in (np.inf, -0.0))
 
 
 def scan(array):
-    """One vectorised pass over a float array: ``(count not finite, largest |value|, count
-    < 0, count <= 0)`` (contiguous arrays are read in place)."""
+    """One vectorised pass over a float array: ``(any not finite, largest |value|, any < 0,
+    any <= 0)`` (contiguous arrays are read in place)."""
     if array.size == 0:
-        return 0, 0.0, 0, 0
+        return False, 0.0, False, False
     inf, sign = _MASKS[array.dtype.newbyteorder("=")]
     flat = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("=")).reshape(-1)
     bits = flat.view(inf.dtype)
@@ -218,6 +218,8 @@ def check_bound(value, name):
 
 def check_bounds(y_min, y_max):
     """Validate the clipping bounds of a chain fit."""
+    if y_min is None and y_max is None:
+        return None, None
     y_min = check_bound(y_min, "y_min")
     y_max = check_bound(y_max, "y_max")
     if y_min is not None and y_max is not None and y_min > y_max:
@@ -235,7 +237,9 @@ def check_choice(value, name, options):
 
 def check_flag(value, name):
     """A boolean option (``numpy.bool_`` accepted)."""
-    if not isinstance(value, (bool, np.bool_)):
+    if value is True or value is False:  # the common case, first
+        return value
+    if not isinstance(value, np.bool_):
         raise TypeError(f"{name} must be True or False; got {value!r}")
     return bool(value)
 

@@ -417,15 +417,27 @@ def _roots_tensor(shape, axis, root, device):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class _Call:
-    """One operator call with its options bound: ``self(y, w, aux)`` runs it."""
+    """One operator call with its options bound: ``self(y, w, aux)`` runs the operator,
+    ``self.direct(y, w, aux)`` its implementation (in eager mode, without the operator's
+    dispatch cost)."""
 
     op: object  # op(y, w, *aux, axis) -> (fit, labels, groups)
-    axis: int  # negative: a vmapped axis put first keeps it
-    tertiary: bool = False
+    problem: ad.Problem
     aux_batch: bool = False  # aux has the batch shape of y (roots), not y's shape
+
+    @property
+    def axis(self):  # negative: a vmapped axis put first keeps it
+        return self.problem.axis
+
+    @property
+    def tertiary(self):
+        return self.problem.tertiary
 
     def __call__(self, y, w, aux):
         return self.op(y, w, *aux, self.axis)
+
+    def direct(self, y, w, aux):
+        return _solve(self.problem, y, w, aux)
 
 
 class _Solve(torch.autograd.Function):
@@ -435,7 +447,7 @@ class _Solve(torch.autograd.Function):
 
     @staticmethod
     def forward(y, w, aux, call):
-        return call(y, w, aux)
+        return call.direct(y, w, aux)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -484,11 +496,14 @@ def _watched(*tensors):
     return forward_ad._current_level >= 0 or _functorch_wrapped(*tensors)
 
 
-def _apply(call, y, w, aux=()):
-    """The fit of ``call`` (the Function when a derivative watches, else the operator)."""
+def _apply(problem, call, y, w, aux=()):
+    """The fit of ``problem``: the operator ``call`` under torch.compile, the Function when
+    a derivative watches in eager mode, else the fit alone (no block labels to compute)."""
+    if torch.compiler.is_compiling():
+        return call(y, w, aux)[0]
     if _watched(y, w, *aux):
         return _Solve.apply(y, w, aux, call)[0]
-    return call(y, w, aux)[0]
+    return ad.fit_only(problem, y, w, aux)
 
 
 # --- the public functions ---------------------------------------------------------------------
@@ -523,8 +538,7 @@ def _run(problem, op, y, weights, aux=(), aux_batch=False):
     w = None
     if weights is not None:
         w = _real_tensor(weights, "weights", y.device).to(device=y.device, dtype=compute)
-    call = _Call(op, problem.axis, problem.tertiary, aux_batch)
-    fit = _apply(call, y, w, aux)
+    fit = _apply(problem, _Call(op, problem, aux_batch), y, w, aux)
     if problem.bounded:
         fit = fit.clamp(problem.y_min, problem.y_max)
     return fit if fit.dtype == dtype or not dtype.is_floating_point else fit.to(dtype)
@@ -653,18 +667,21 @@ def _mass(mass, logits, dtype):
                               check=not torch.compiler.is_compiling())
 
 
-def _fit_logits(logits, mass, options, blocks="solver", differentiable=True):
+def _fit_logits(logits, mass, problem, differentiable=True):
     """Validated logits and mass (mass already of the logits' shape) through the operator;
     ``differentiable=False`` for logits no derivative can watch (a detached teacher)."""
     dtype = logits.dtype
     z = logits.to(_compute_dtype(logits))
+    options, blocks = problem.options, problem.blocks
     if options.method == "exact" and differentiable:
-        fit = _apply(_Call(lambda z, w, mass, axis: _logits_op(z, mass, "exact", 0, blocks,
-                                                               True), -1), z, None, (mass,))
-    else:
-        if differentiable and _watched(z):
-            raise ad.not_differentiable(options.method)
+        fit = _apply(problem, _Call(lambda z, w, mass, axis: _logits_op(
+            z, mass, "exact", 0, blocks, True), problem), z, None, (mass,))
+    elif differentiable and _watched(z):
+        raise ad.not_differentiable(options.method)
+    elif torch.compiler.is_compiling():
         fit = _logits_op(z, mass, options.method, options.n_iter, blocks, False)[0]
+    else:  # eager, no derivative: the fit alone, without the operator's dispatch cost
+        fit = ad.fit_only(problem, z, None, (mass,))
     return fit if fit.dtype == dtype else fit.to(dtype)
 
 
@@ -696,7 +713,7 @@ def isotonic_logits(logits, mass, *, method="exact", n_iter=None, blocks="solver
     logits = _values(logits, "logits")
     problem = ad.logits(method, n_iter, blocks)
     mass = _mass(mass, logits, torch.float64)
-    return _fit_logits(logits, mass, problem.options, problem.blocks)
+    return _fit_logits(logits, mass, problem)
 
 
 def _kd_inputs(student_logits, mass):
@@ -787,7 +804,8 @@ def kd_loss(student_logits, teacher_logits, mass, *, temperature=4.0, alpha=0.9,
         raise ValueError(f"teacher_logits must have the shape of student_logits "
                          f"{tuple(student.shape)}; got {tuple(teacher.shape)}")
     if options.teacher is not None:
-        teacher = _fit_logits(teacher, mass, options.teacher, differentiable=False)
+        teacher = _fit_logits(teacher, mass, ad.Problem("logits", options.teacher, "preorder",
+                                                        weighted=False), differentiable=False)
     return _kd.kd_loss(_bx, student, teacher, mass, options)
 
 

@@ -15,7 +15,6 @@ from isotree.testing import qp_isotonic
 
 from .strategies import extreme_values, extreme_weights, mixed_scale_batches
 
-
 # An option with no effect in the call is an error, not silently ignored.
 
 @pytest.mark.parametrize("method", ["exact", "shift"])

@@ -5,8 +5,8 @@ isotree against its peers
 Time per element, isotree (blue) against a peer (grey) on the same data in the same run;
 shorter is faster. Each label is the ratio isotree time / peer time, as everywhere on the
 benchmarks page: below 1, isotree is faster. The peers are SciPy and scikit-learn for
-chains, Higra for trees and stars, and plain NumPy or a Python loop for the IDA projection. :doc:`/benchmarks` describes each case, the machine and the
-methods.
+chains, Higra for trees and stars, and plain NumPy or a Python loop for the IDA
+projection. :doc:`/benchmarks` describes each case, the machine and the methods.
 
 The chart reads the benchmark results in ``benchmarks/results/*.json`` when there are any
 (written by the benchmark scripts), and otherwise the reference measurements shipped next

@@ -73,7 +73,7 @@ for targets in ["raw teacher logits", "isotonic teacher logits"]:
     w1, b1 = init.normal(scale=dims**-0.5, size=(dims, hidden)), np.zeros(hidden)
     w2, b2 = init.normal(scale=hidden**-0.5, size=(hidden, classes)), np.zeros(classes)
     rates = []
-    for epoch in range(epochs):
+    for _ in range(epochs):
         for chunk in rng.permutation(len(x_train)).reshape(-1, batch):
             mixed, mass = blend(x_train[chunk], y_train[chunk])
             logits = teacher(mixed)

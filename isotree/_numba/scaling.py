@@ -93,12 +93,9 @@ def scan_rows(y, w, sign, scale):
             exp_w = exponent64(largest)
             exp_w_min = exponent64(smallest) if smallest < inf else exp_w
         largest = np.uint64(0)
-        bad = 0
-        for i in range(n):
-            b = y[r, i] & magnitude
-            largest = max(largest, b)
-            bad += b >= inf
-        if bad:
+        for i in range(n):  # one running maximum: vectorised (see isotree._numba.checks)
+            largest = max(largest, y[r, i] & magnitude)
+        if largest >= inf:
             return True, False, False, 0
         shift_y, shift_w, products = row_shifts(exponent64(largest), exp_w, exp_w_min, n)
         scale[r, 0] = sign * math.ldexp(1.0, shift_y)
