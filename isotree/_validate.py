@@ -12,9 +12,6 @@ import numpy as np
 from ._numba.checks import scan_bits
 from ._numba.traversal import node_on_cycle, preorder, preorder_of_topological
 
-# Sums of w * y stay below 2**_MAX_EXPONENT (float64 overflows at 2**1024), with room for
-# the products the kernels compare.
-_MAX_EXPONENT = 1000
 
 
 def index_text(index, shape):
@@ -64,14 +61,16 @@ _MASKS = {np.dtype(t): tuple(np.array(v, t).view(u)[()] for v in (np.inf, -0.0))
 
 def scan(array):
     """One vectorised pass over a float array: ``(any not finite, largest |value|, any < 0,
-    any <= 0)`` (contiguous arrays are read in place)."""
+    any <= 0, smallest nonzero |value| or inf)`` (contiguous arrays are read in place)."""
     if array.size == 0:
-        return False, 0.0, False, False
+        return False, 0.0, False, False, math.inf
     inf, sign = _MASKS[array.dtype.newbyteorder("=")]
     flat = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("=")).reshape(-1)
     bits = flat.view(inf.dtype)
-    bad, largest, negative, not_positive = scan_bits(bits, inf.dtype.type(~sign), sign, inf)
-    return bad, float(np.asarray(largest, inf.dtype).view(flat.dtype)), negative, not_positive
+    bad, largest, negative, not_positive, smallest = scan_bits(bits, inf.dtype.type(~sign),
+                                                               sign, inf)
+    as_float = np.asarray([largest, smallest], inf.dtype).view(flat.dtype)
+    return bad, float(as_float[0]), negative, not_positive, float(as_float[1])
 
 
 def as_bits(array):
@@ -142,7 +141,7 @@ def check_weights(weights, shape, axis, name="weights", zero=True):
     if weights is None:
         return None, 1.0
     w64 = check_weights_shape(weights, shape, axis, name)
-    largest, (_, _, negative, not_positive) = check_finite(w64, name)
+    largest, (_, _, negative, not_positive, _) = check_finite(w64, name)
     if negative or (not_positive and not zero):
         flat = w64.ravel()
         bad = int(np.flatnonzero(flat < 0 if zero else flat <= 0)[0])
@@ -299,17 +298,6 @@ def check_parent(parent, name="parent"):
     return parent64, order
 
 
-def overflow_row_scales(rows, largest):
-    """Per-row powers of two (an (m, 1) array) that keep unit-weight sums of each row of
-    ``rows`` (m, n) finite, or None when no row needs one (``largest`` = max |rows|)."""
-    n = rows.shape[1]
-    top = _MAX_EXPONENT - max(n, 1).bit_length()
-    if largest < 2.0**top:
-        return None
-    exponents = np.frexp(np.abs(rows).max(axis=1))[1]
-    return np.ldexp(1.0, np.minimum(0, top - exponents))[:, None]
-
-
 def check_root(root, batch_shape, n, name="root"):
     """One root index per problem: an int for all, or an array of the batch shape.
 
@@ -336,7 +324,8 @@ def check_matrix_pair(first, second, first_name, second_name):
     """Two real, finite arrays of one shape with at least one dimension (e.g. logits, mass).
 
     Returns them as float32 or float64 (see :func:`as_kernel_float`), the first's output
-    dtype, the second's count of negative entries and the largest magnitude of the first.
+    dtype, whether the second has a negative entry, and the largest and the smallest
+    nonzero magnitude of the first.
     """
     arrays = []
     for values, name in ((first, first_name), (second, second_name)):
@@ -348,9 +337,9 @@ def check_matrix_pair(first, second, first_name, second_name):
     if a.shape != b.shape:
         raise ValueError(f"{second_name} must have the shape of {first_name} {a.shape}; "
                          f"got {b.shape}")
-    largest, _ = check_finite(a, first_name)
-    _, (_, _, negatives, _) = check_finite(b, second_name)
-    return a, a_dtype, b, negatives, largest
+    largest, (_, _, _, _, smallest) = check_finite(a, first_name)
+    _, (_, _, negatives, _, _) = check_finite(b, second_name)
+    return a, a_dtype, b, negatives, (largest, smallest)
 
 
 def check_mass(mass, negatives, name="mass"):

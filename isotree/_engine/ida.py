@@ -8,6 +8,7 @@ import numpy as np
 from .. import _threads
 from .. import _validate as v
 from .._numba.ida import ida_rows, order_stats_rows
+from .._numba.scaling import LIMIT, LOW
 from .._options import METHODS
 from .._scratch import scratch
 
@@ -15,14 +16,14 @@ from .._scratch import scratch
 def check_pair(scores, mass, name):
     """Scores and mass: at least one dimension, one shape, finite, mass >= 0. Returns them
     as the kernels read them (float32 or float64), the scores' output dtype and their
-    largest magnitude."""
+    largest and smallest nonzero magnitude."""
     for values, label in ((scores, name), (mass, "mass")):
         if np.ndim(values) == 0:
             raise ValueError(f"{label} must have at least one dimension (shape (..., c)); "
                              f"got a scalar")
-    s, out_dtype, m, negatives, largest = v.check_matrix_pair(scores, mass, name, "mass")
+    s, out_dtype, m, negatives, magnitudes = v.check_matrix_pair(scores, mass, name, "mass")
     v.check_mass(m, negatives)
-    return s, out_dtype, m, largest
+    return s, out_dtype, m, magnitudes
 
 
 def _rows(array):
@@ -32,27 +33,26 @@ def _rows(array):
 
 def solve(options, logits, mass):
     """:func:`isotree.ida.isotonic_logits` on host arrays."""
-    z, out_dtype, m, largest = check_pair(logits, mass, "logits")
+    z, out_dtype, m, (largest, smallest) = check_pair(logits, mass, "logits")
     shape = z.shape
     z2, m2 = _rows(z), _rows(m)
-    # Rows with logits near the overflow threshold are scaled down by an exact power of
-    # two, each by its own factor (a row's fit never depends on the other rows).
-    scale = v.overflow_row_scales(z2, largest)
-    if scale is not None:
-        z2 = z2.astype(np.float64) * scale
+    # Whether a row may need the exact scaling of isotree._numba.scaling.row_shifts (sums
+    # near the overflow threshold, values deep in the small range): the kernel then looks.
+    log_n = max(shape[-1], 1).bit_length()
+    rescale = largest >= 2.0 ** (LIMIT - log_n) or smallest < 2.0 ** LOW
     # The kernel reads float32 logits as they are and writes the fit in their dtype
-    # (sums in float64): no conversion passes, no float64 copies.
+    # (sums in float64): no conversion passes, no float64 copies; it scales the rare rows
+    # near the overflow threshold or the subnormal range itself.
     fit = np.empty_like(z2)
     labels = np.empty(z2.shape if options.return_blocks else (z2.shape[0], 0), np.int64)
     if z2.size:
         c = shape[-1]
         threads = _threads.threads_for(options.workers, z2.size, z2.shape[0])
-        floats, ints = scratch((threads, 4, c), (threads, 4, c))
+        floats, ints = scratch((threads, 6, c), (threads, 4, c))
         bits, magnitude = v.as_bits(m2)
         _threads.call(ida_rows, threads, z2, m2, bits, magnitude,
-                      METHODS.index(options.method), options.n_iter, fit, labels, ints, floats)
-    if scale is not None:
-        fit /= scale
+                      METHODS.index(options.method), options.n_iter, rescale, fit, labels,
+                      ints, floats)
     fit = fit.reshape(shape).astype(out_dtype, copy=False)
     if options.return_blocks:
         return fit, labels.reshape(shape)

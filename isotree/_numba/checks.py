@@ -16,9 +16,10 @@ from ._jit import jit
 @jit
 def scan_bits(bits, magnitude, sign, inf):
     """Over a flat unsigned view of a float array, with the masks of its width:
-    ``(any not finite, largest magnitude bits, any < 0, any <= 0)``.
+    ``(any not finite, largest magnitude bits, any < 0, any <= 0, smallest nonzero
+    magnitude bits)`` (the last is ``inf``'s bits when every value is 0).
 
-    Three running extremes and nothing else, so the loop vectorises in the bits' own width
+    Running extremes and nothing else, so the loop vectorises in the bits' own width
     (counting with wider integers kept it two to three times slower): the largest magnitude
     is not finite exactly when some value is not; the largest raw bits exceed the sign bit
     alone exactly when some value is negative (reach it for -0.0); the smallest raw bits
@@ -27,12 +28,15 @@ def scan_bits(bits, magnitude, sign, inf):
     largest = bits[0] & magnitude
     top = bits[0]
     low = bits[0]
+    smallest = inf
     for i in range(bits.shape[0]):
         b = bits[i]
-        largest = max(largest, b & magnitude)
+        m = b & magnitude
+        largest = max(largest, m)
         top = max(top, b)
         low = min(low, b)
-    return largest >= inf, largest, top > sign, top >= sign or low == 0
+        smallest = min(smallest, m if m != 0 else inf)
+    return largest >= inf, largest, top > sign, top >= sign or low == 0, smallest
 
 
 @jit

@@ -24,11 +24,14 @@ Also here: the variable-fixing approximation (``n_iter`` such passes, every iter
 feasible lower bound of t) and the level-by-level "shift" correction.
 """
 
+import math
+
 import numpy as np
 from numba import prange
 
 from ._jit import batched, jit, thread_slot
 from .pava import pava_row
+from .scaling import row_shifts
 from .star import star_threshold
 
 EXACT, APPROX, SHIFT = 0, 1, 2
@@ -238,18 +241,47 @@ def _shift_levels(z, mass, upper, k, fit):
         start = stop
 
 
+@jit(fastmath={"nnan", "ninf"})  # the logits are finite (validated): a vectorised maximum
+def _largest_magnitude(z):
+    largest = 0.0
+    for i in range(z.shape[0]):
+        largest = max(largest, abs(np.float64(z[i])))
+    return largest
+
+
 @batched
-def ida_rows(z, mass, bits, magnitude, method, n_iter, fit, labels, ints, floats):
+def ida_rows(z, mass, bits, magnitude, method, n_iter, rescale, fit, labels, ints, floats):
     """Every row of ``z`` and ``mass`` (B, c); ``bits`` is ``mass`` viewed as unsigned
     integers of its width and ``magnitude`` the mask without the sign bit; labels (B, c)
     or (B, 0). Scratch per thread of the pool: ``ints`` (threads, 4, c), ``floats``
-    (threads, 4, c).
+    (threads, 6, c).
+
+    With ``rescale`` (some row may need it), a row whose logits are near the overflow
+    threshold or deep in the small range is solved as an exactly scaled copy (the rule of
+    :func:`isotree._numba.scaling.row_shifts`, with unit weights), so a row's fit never
+    depends on the other rows.
     """
-    rows = z.shape[0]
+    rows, c = z.shape
     for r in prange(rows):
         slot = thread_slot()
-        ida_row(z[r], mass[r], bits[r], magnitude, method, n_iter, fit[r], labels[r],
+        if not rescale:
+            ida_row(z[r], mass[r], bits[r], magnitude, method, n_iter, fit[r], labels[r],
+                    ints[slot], floats[slot])
+            continue
+        largest = _largest_magnitude(z[r])
+        shift, _, _ = row_shifts(math.frexp(largest)[1] if largest > 0.0 else 0, 1, 1, c)
+        if shift == 0:
+            ida_row(z[r], mass[r], bits[r], magnitude, method, n_iter, fit[r], labels[r],
+                    ints[slot], floats[slot])
+            continue
+        factor = math.ldexp(1.0, shift)
+        scaled, scaled_fit = floats[slot, 4], floats[slot, 5]
+        for i in range(c):
+            scaled[i] = np.float64(z[r, i]) * factor
+        ida_row(scaled, mass[r], bits[r], magnitude, method, n_iter, scaled_fit, labels[r],
                 ints[slot], floats[slot])
+        for i in range(c):
+            fit[r, i] = scaled_fit[i] / factor
 
 
 @jit
