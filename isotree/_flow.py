@@ -15,8 +15,8 @@ source, < 0 to the sink). Two questions are asked of it:
 import numpy as np
 
 from ._numba.graph import topological_order
-from ._numba.maxflow import (FREE, boykov_kolmogorov, build_arcs, load_network, source_side,
-                             update_network, warm_start)
+from ._numba.maxflow import (FREE, boykov_kolmogorov, build_arcs, load_network, push_up,
+                             source_side, update_network, warm_start)
 
 
 def arcs(n, tail, head):
@@ -29,15 +29,13 @@ def arcs(n, tail, head):
 class Network:
     """The arcs ``tail[e] -> head[e]`` (an acyclic graph on ``n`` nodes) and the scratch of
     repeated max-flows on parts of it. ``order``: a topological order (tails first), found
-    here if not given; ``arcs``: :func:`arcs` of the edges, if already built."""
+    here if not given."""
 
-    def __init__(self, n, tail, head, order=None, arcs_by_node=None):
+    def __init__(self, n, tail, head, order=None):
         self.n = n
         self.tail = np.ascontiguousarray(tail, dtype=np.int64)
         self.head = np.ascontiguousarray(head, dtype=np.int64)
-        if arcs_by_node is None:
-            arcs_by_node = arcs(n, self.tail, self.head)
-        self.start, self.mid, self.nbr, self.sister = arcs_by_node
+        self.start, self.mid, self.nbr, self.sister = arcs(n, self.tail, self.head)
         if order is None:
             order, _ = topological_order(n, self.start, self.mid, self.nbr)
         self.order = order
@@ -52,17 +50,22 @@ class Network:
         self.in_queue = np.zeros(n, dtype=np.bool_)
         self.orphans = np.empty(n + 1, dtype=np.int64)
 
-    def max_flow(self, nodes, count, capacity, group, reuse=False):
+    def max_flow(self, nodes, count, capacity, group, reuse=False, push=None, n_push=0):
         """A maximum flow on the nodes ``nodes[:count]`` (listed in topological order) and the
         order arcs whose ends share a ``group``; ``capacity`` gives the terminal capacities.
         The flow is left in ``tr_cap`` and ``r_cap``.
 
         ``reuse``: start from the last call's flow (the groups must have split along that
-        call's minimum cut, and the order arcs between them must be closed: ``r_cap`` 0);
-        else from a warm start.
+        call's minimum cut, and the order arcs between them must be closed: ``r_cap`` 0),
+        then sweep the excess of the nodes ``push[:n_push]`` (topological order) up to the
+        small sinks that moving a whole group's capacities by one level leaves at every
+        node, which would otherwise take one augmenting path each; else start from a warm
+        start.
         """
         if reuse:
             update_network(nodes, count, capacity, self.tr_cap, self.capacity)
+            push_up(push, n_push, self.start, self.mid, self.nbr, self.sister, self.tr_cap,
+                    self.r_cap)
         else:
             load_network(nodes, count, capacity, group, self.start, self.mid, self.nbr,
                          self.sister, self.tr_cap, self.r_cap, self.capacity)

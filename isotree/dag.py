@@ -41,9 +41,10 @@ from . import _validate as v
 from ._flow import Network, arcs, flow_value
 from ._numba.graph import (compact_labels, grid_pieces, pieces, single_neighbours,
                            smallest_member, topological_order)
-from ._numba.partition import (POOLED, SKEWED, any_skewed, block_stats, final_groups,
-                               mark_broken, mark_broken_grid, piece_means, polish,
-                               round_gains, split_blocks)
+from ._numba.partition import (ABOVE, POOLED, SKEWED, any_skewed, block_stats,
+                               final_groups, mark_broken, mark_broken_grid, nodes_in_state,
+                               piece_means, polish, pool_violations, round_gains,
+                               split_blocks)
 from ._numba.staircase import best_upper_sets
 from ._requires_grad import warn_if_requires_grad
 from ._xp.common import namespace
@@ -73,9 +74,8 @@ def check_edges(edges, n, name="edges"):
 
 
 def _check_edges(edges, n, name="edges"):
-    """:func:`check_edges`, a topological order of the nodes with the lower ends of the
-    edges first (the order the max-flow's warm start sweeps in), and the arcs lower ->
-    upper by node (:func:`isotree._flow.arcs`)."""
+    """:func:`check_edges` and a topological order of the nodes with the lower ends of the
+    edges first (the order the max-flow's warm start sweeps in)."""
     try:
         array = np.asarray(edges)
     except ValueError:  # ragged nesting: NumPy refuses to build the array
@@ -121,7 +121,7 @@ def _check_edges(edges, n, name="edges"):
         on_cycle = np.flatnonzero(np.bincount(component)[component] > 1)
         raise ValueError(f"{name} contains a cycle through node {int(on_cycle[0])}: "
                          "the order must be acyclic")
-    return pairs, order, by_node
+    return pairs, order
 
 
 def _check_host(function, **arrays):
@@ -218,13 +218,16 @@ def dag_isotonic_regression(y, edges, *, weights=None, return_blocks=False):
     (Spouge, Wan & Wilbur 2003, Theorem 1; Hochbaum & Queyranne 2003), so both parts are
     solved on their own; a block that no upper set improves is a level set of the fit.
     The levels are taken a few hundred ulps of the block's range below, then above, its
-    mean, and every block is measured from the middle of its own range: then round-off of
-    heavy nodes cannot hide the split of a light one, at any weight ratio or offset of
-    the values. All blocks of a round share one max-flow problem, so the cost is (rounds)
-    x (one max-flow on at most n nodes and m edges); the rounds are typically O(log n)
-    and at most about 2n. Blocks whose data already respect their order, and the weakly
-    connected components, are settled without a cut. Every block of the result gets the
-    weighted mean of `y` over it.
+    mean; every block is measured from one of its own values; with skewed weights each
+    node whose own gain says it is on the wrong side of a cut is moved: so round-off of
+    heavy nodes does not hide the split of a light one, nor an offset of the values the
+    differences between them (checked against exact rational arithmetic with weights from
+    1e-300 to 1e300 and offsets up to 1e15: ``benchmarks/fuzz_dag.py``). All blocks of a
+    round share one max-flow problem, so the cost is (rounds) x (one max-flow on at most
+    n nodes and m edges); the rounds are the depth of the recursion plus two, typically
+    O(log n), at most about 2n. Blocks whose data already respect their order, and the
+    weakly connected components, are settled without a cut. Every block of the result
+    gets the weighted mean of `y` over it.
 
     The max-flow is the package's own Boykov-Kolmogorov (2004) on float64 capacities,
     warm-started by one greedy sweep in topological order. Orders in which every node has
@@ -279,12 +282,12 @@ def _dag_on_host(y, edges, weights, return_blocks):
     """:func:`~isotree.dag_isotonic_regression` on host arrays."""
     rows = _Rows(y, weights, -1, sign=1.0)  # validated, with exact per-row scaling
     n = rows.shape[-1]
-    pairs, order, by_node = _check_edges(edges, n)
+    pairs, order = _check_edges(edges, n)
     forest = as_forest(pairs, n)
     if forest is not None:
         return solve_forest(y, weights, *forest, return_blocks)
     rows_y, rows_w = rows.scaled()  # fresh arrays: the caller's are never touched
-    fit, labels = solve_dag_rows(rows_y, rows_w, pairs, order, by_node)
+    fit, labels = solve_dag_rows(rows_y, rows_w, pairs, order)
     fit = rows.finish(fit, unscale=True)
     if return_blocks:
         return fit, rows.shape_back(labels)
@@ -341,10 +344,10 @@ def _row_chunks(n_rows, n, m):
             for start in range(0, n_rows, per_chunk)]
 
 
-def solve_dag_rows(y, w, pairs, order, by_node=None):
+def solve_dag_rows(y, w, pairs, order):
     """Fit and block labels of every row of ``y`` (R, n) on the DAG ``pairs`` (validated,
-    ``order`` topological with lower ends first, ``by_node`` its arcs if built); ``w`` is
-    (R, n) or (1, n). The rows of a chunk are disjoint copies of the DAG in one network."""
+    ``order`` topological with lower ends first); ``w`` is (R, n) or (1, n). The rows of a
+    chunk are disjoint copies of the DAG in one network."""
     n_rows, n = y.shape
     fit = np.empty_like(y)
     labels = np.empty(y.shape, dtype=np.int64)
@@ -358,46 +361,66 @@ def solve_dag_rows(y, w, pairs, order, by_node=None):
         weights = np.broadcast_to(w if w.shape[0] == 1 else w[rows], (count, n))
         f, label = partition_dag(np.ascontiguousarray(y[rows]).reshape(-1),
                                  np.ascontiguousarray(weights).reshape(-1), union[:, 1],
-                                 union[:, 0], union_order, by_node if count == 1 else None)
+                                 union[:, 0], union_order)
         fit[rows] = f.reshape(count, n)
         labels[rows] = label.reshape(count, n) - offsets[:, None]
     return fit, labels
 
 
-def partition_dag(y, w, lower, upper, order, by_node=None):
+def partition_dag(y, w, lower, upper, order):
     """The fit on one (possibly disconnected) DAG, edges ``upper >= lower``, and for every
-    node the smallest node of its block. ``order``: topological, lower ends first;
-    ``by_node``: the arcs lower -> upper, if built."""
+    node the smallest node of its block. ``order``: topological, lower ends first.
+
+    The nodes are renumbered in that order first, so the rounds' passes over the open
+    nodes (kept in that order) read their data in sequence.
+    """
     n = y.shape[0]
-    network = Network(n, lower, upper, order, by_node)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    fit_in_order, piece = _partition_in_order(np.ascontiguousarray(y[order]),
+                                              np.ascontiguousarray(w[order]),
+                                              position[lower], position[upper])
+    fit = np.empty(n)
+    fit[order] = fit_in_order
+    labels = np.empty(n, dtype=np.int64)
+    labels[order] = smallest_member(piece.reshape(1, n), order)[0]
+    return fit, labels
+
+
+def _partition_in_order(y, w, lower, upper):
+    """:func:`partition_dag` on nodes numbered in a topological order."""
+    n = y.shape[0]
+    network = Network(n, lower, upper, np.arange(n, dtype=np.int64))
     block, _ = compact_labels(pieces(n, network.tail, network.head,
                                      np.zeros(n, dtype=np.int64)))
+    state = np.zeros(n + 1, dtype=np.int64)
 
     def mark(nodes, count, broken):
         mark_broken(nodes, count, y, block, state, network.start, network.mid, network.nbr,
                     network.sister, network.tr_cap, network.r_cap, broken)
 
-    state = np.zeros(n + 1, dtype=np.int64)
-    first = [True]
-
     skewed = _Skewed(n, lambda: (network.start, network.mid, network.nbr, network.sister))
-
     # Every round after the first moves the last round's flow to the new levels, unless
     # the weights are skewed: a block of light nodes must not inherit the heavy flows of
-    # the block it split from (their round-off would decide its cut).
+    # the block it split from (their round-off would decide its cut). The blocks that did
+    # not split (now looked at just above their mean) get a greedy sweep on top.
     reuse = not (n and w.min() < SKEWED * w.max())
+    first = [True]
+    unsplit = np.empty(n, dtype=np.int64)
 
     def cut(nodes, count, gain, upper_set, w_low, w_high):
-        network.max_flow(nodes, count, gain, block, reuse=reuse and not first[0])
+        n_unsplit = nodes_in_state(nodes, count, block, state, ABOVE, unsplit)
+        network.max_flow(nodes, count, gain, block, reuse=reuse and not first[0],
+                         push=unsplit, n_push=n_unsplit)
         network.source_side(nodes, count, upper_set)
         first[0] = False
         skewed.correct(nodes, count, block, w_low, w_high, gain, upper_set)
 
-    _rounds(y, w, block, np.array(order), state, mark, cut)
+    _rounds(y, w, block, np.arange(n, dtype=np.int64), state, mark, cut)
     group = np.empty(n, dtype=np.int64)
     final_groups(block, state, group)
     piece = pieces(n, network.tail, network.head, group)
-    return _means(y, w, piece), piece
+    return _feasible_means(y, w, network.tail, network.head, piece), piece
 
 
 class _Skewed:
@@ -411,10 +434,12 @@ class _Skewed:
         self.n = n
         self.make_arcs = make_arcs
         self.arcs = None
+        self.active = False  # whether a cut was corrected
 
     def correct(self, nodes, count, block, w_low, w_high, gain, upper):
         if not any_skewed(nodes, count, block, w_low, w_high):
             return
+        self.active = True
         if self.arcs is None:
             self.arcs = self.make_arcs()
             self.queue = np.empty(self.n + 1, dtype=np.int64)
@@ -453,6 +478,18 @@ def _rounds(y, w, block, nodes, state, mark, cut):
         cut(nodes, count, gain, upper, w_min, w_max)
         count, next_id = split_blocks(nodes, count, y, w, block, state, ref, upper, w_up,
                                       s_up, n_up, w_dn, s_dn, n_dn, new_id, next_id)
+
+def _feasible_means(y, w, lower, upper, piece):
+    """The pieces' means, pooled further where an edge between them is broken beyond
+    round-off (:func:`isotree._numba.partition.pool_violations`; ``piece`` is updated)."""
+    fit = _means(y, w, piece)
+    if y.size and lower.size:
+        tolerance = 1e-9 * (float(y.max()) - float(y.min()))
+        n = y.shape[0]
+        pool_violations(y, w, lower, upper, piece, fit, tolerance,
+                        *(np.empty(n) for _ in range(4)))
+    return fit
+
 
 def _means(y, w, piece):
     n = y.shape[0]
@@ -765,7 +802,11 @@ def partition_grid(y, w, rows, cols, problem_rows):
     group = np.empty(n, dtype=np.int64)
     final_groups(block, state, group)
     piece = grid_pieces(rows, cols, group)
-    return _means(y, w, piece), piece
+    if not skewed.active:
+        return _means(y, w, piece), piece
+    edges = grid_edges((rows, cols))
+    return _feasible_means(y, w, np.ascontiguousarray(edges[:, 1]),
+                           np.ascontiguousarray(edges[:, 0]), piece), piece
 
 
 # --------------------------------------------------------------------------- certificate
@@ -854,7 +895,7 @@ def _kkt_on_host(y, fit, edges, weights, increasing):
     if fit64.shape != y64.shape:
         raise ValueError(f"fit must have the shape of y {y64.shape}; got {fit64.shape}")
     n = y64.shape[-1]
-    pairs, order, _ = _check_edges(edges, n)
+    pairs, order = _check_edges(edges, n)
     if not increasing:
         pairs, order = pairs[:, ::-1], order[::-1]
     w64, _ = v.check_weights(weights, y64.shape, y64.ndim - 1)
