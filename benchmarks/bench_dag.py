@@ -287,7 +287,7 @@ def memory(report, quick):
     cases = [("dag", 30_000 if not quick else 3_000, "random DAG, m = 5n (max-flow)"),
              ("dag", 300_000 if not quick else 10_000, "random DAG, m = 5n (max-flow)"),
              ("grid2", 1000 if not quick else 100, "2-D grid (staircase program)"),
-             ("grid3", 100 if not quick else 20, "3-D grid (max-flow)")]
+             ("grid3", 40 if not quick else 20, "3-D grid (max-flow)")]
     for kind, size, label in cases:
         code = MEMORY_PROBE.format(root=ROOT, here=HERE)
         env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072")

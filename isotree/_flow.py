@@ -16,7 +16,7 @@ import numpy as np
 
 from ._numba.graph import topological_order
 from ._numba.maxflow import (FREE, boykov_kolmogorov, build_arcs, load_network, push_up,
-                             source_side, update_network, warm_start)
+                             source_flow, source_side, update_network, warm_start)
 
 
 def arcs(n, tail, head):
@@ -58,22 +58,30 @@ class Network:
         ``reuse``: start from the last call's flow (the groups must have split along that
         call's minimum cut, and the order arcs between them must be closed: ``r_cap`` 0),
         then sweep the excess of the nodes ``push[:n_push]`` (topological order) up to the
-        small sinks that moving a whole group's capacities by one level leaves at every
-        node, which would otherwise take one augmenting path each; else start from a warm
-        start.
+        small sinks that moving a whole group's capacities by a little leaves at every
+        node, which would otherwise take one augmenting path each. Else start from a warm
+        start, and record in ``augmented_share`` the share of the flow that augmenting
+        paths found after it.
         """
         if reuse:
             update_network(nodes, count, capacity, self.tr_cap, self.capacity)
             push_up(push, n_push, self.start, self.mid, self.nbr, self.sister, self.tr_cap,
                     self.r_cap)
-        else:
-            load_network(nodes, count, capacity, group, self.start, self.mid, self.nbr,
-                         self.sister, self.tr_cap, self.r_cap, self.capacity)
-            warm_start(nodes, count, self.start, self.mid, self.nbr, self.sister,
-                       self.tr_cap, self.r_cap, capacity)
-        boykov_kolmogorov(nodes, count, self.start, self.nbr, self.sister, self.tr_cap,
-                          self.r_cap, self.parent, self.is_sink, self.ts, self.dist,
-                          self.queue, self.in_queue, self.orphans)
+            boykov_kolmogorov(nodes, count, self.start, self.nbr, self.sister, self.tr_cap,
+                              self.r_cap, self.parent, self.is_sink, self.ts, self.dist,
+                              self.queue, self.in_queue, self.orphans)
+            return
+        load_network(nodes, count, capacity, group, self.start, self.mid, self.nbr,
+                     self.sister, self.tr_cap, self.r_cap, self.capacity)
+        warm_start(nodes, count, self.start, self.mid, self.nbr, self.sister, self.tr_cap,
+                   self.r_cap, capacity)
+        greedy = source_flow(nodes, count, capacity, self.tr_cap)
+        augmented = boykov_kolmogorov(nodes, count, self.start, self.nbr, self.sister,
+                                      self.tr_cap, self.r_cap, self.parent, self.is_sink,
+                                      self.ts, self.dist, self.queue, self.in_queue,
+                                      self.orphans)
+        total = greedy + augmented
+        self.augmented_share = augmented / total if total > 0.0 else 0.0
 
     def source_side(self, nodes, count, out):
         """After :meth:`max_flow`: ``out[x]`` is True where x cannot reach the sink (call it

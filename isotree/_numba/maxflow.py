@@ -401,6 +401,18 @@ def boykov_kolmogorov(nodes, count, start, nbr, sister, tr_cap, r_cap, parent, i
 
 
 @jit
+def source_flow(nodes, count, capacity, tr_cap):
+    """The flow out of the source: what the nodes of ``nodes[:count]`` with source
+    ``capacity`` have used of it (the value of a flow that started from none)."""
+    total = 0.0
+    for k in range(count):
+        x = nodes[k]
+        if capacity[x] > 0.0:
+            total += capacity[x] - max(tr_cap[x], 0.0)
+    return total
+
+
+@jit
 def source_side(nodes, count, parent, is_sink, out):
     """``out[x]`` for ``x`` in ``nodes[:count]`` after :func:`boykov_kolmogorov`: True
     where x cannot reach the sink (the maximal source side of a minimum cut). The nodes

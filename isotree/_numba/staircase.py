@@ -21,26 +21,6 @@ from ._jit import jit
 
 
 @jit
-def _previous(t, a, b, prev, cols, run_row, run_a, run_b, run_empty_best, run_empty_arg,
-              best, arg, linked):
-    """Best total of the block's rows so far when this run starts its suffix at ``t``, and
-    the threshold of the previous run that gives it."""
-    if prev < 0:
-        return 0.0, -1
-    a_p = run_a[prev]
-    b_p = run_b[prev]
-    # All thresholds of the previous run are allowed (its best, stored at its first cell)
-    # unless it is the row just below and its suffix could reach under this one.
-    c = a_p
-    if linked and t > a and a_p <= b:
-        c = max(a_p, min(t, min(b_p, b) + 1))
-    if c == b_p + 1:
-        return run_empty_best[prev], run_empty_arg[prev]
-    cell = run_row[prev] * cols + c
-    return best[cell], arg[cell]
-
-
-@jit
 def best_upper_sets(rows, cols, block, is_open, gain, upper, best, arg, back, run_row,
                     run_a, run_b, run_prev, run_empty_best, run_empty_arg, run_empty_back,
                     run_choice, last_run):
@@ -73,28 +53,61 @@ def best_upper_sets(rows, cols, block, is_open, gain, upper, best, arg, back, ru
             run_a[r] = a
             run_b[r] = b
             run_prev[r] = prev
-            linked = prev >= 0 and run_row[prev] == i - 1
+            # The previous run of the block: its best total over thresholds >= c is
+            # best[its row, c] (c <= its b) or its empty total (c = its b + 1). Every
+            # threshold of it is allowed unless it is the row just below and overlaps this
+            # run's columns: then this run's threshold t > a asks c = min(t, overlap + 1).
+            if prev < 0:
+                bound = cols + 1  # no previous run: every t sees total 0
+                p_start = 0
+                p_a = 0
+                p_b = -1
+                all_total = 0.0
+                all_at = -1
+            else:
+                p_start = run_row[prev] * cols
+                p_a = run_a[prev]
+                p_b = run_b[prev]
+                all_total = best[p_start + p_a]
+                all_at = arg[p_start + p_a]
+                linked = run_row[prev] == i - 1 and p_a <= b
+                bound = min(p_b, b) + 1 if linked else cols + 1
             # Thresholds from right to left: the empty suffix first.
-            total, choice = _previous(b + 1, a, b, prev, cols, run_row, run_a, run_b,
-                                      run_empty_best, run_empty_arg, best, arg, linked)
-            run_empty_back[r] = choice
-            top = total
-            top_at = b + 1
-            run_empty_best[r] = top
-            run_empty_arg[r] = top_at
             suffix = 0.0
-            for t in range(b, a - 1, -1):
-                cell = row_start + t
-                suffix += gain[cell]
-                total, choice = _previous(t, a, b, prev, cols, run_row, run_a, run_b,
-                                          run_empty_best, run_empty_arg, best, arg, linked)
-                back[cell] = choice
+            top = 0.0
+            top_at = b + 1
+            for t in range(b + 1, a - 1, -1):
+                if t <= b:
+                    suffix += gain[row_start + t]
+                if t == a or bound > cols:
+                    total = all_total
+                    choice = all_at
+                else:
+                    c = max(p_a, min(t, bound))
+                    if c == p_a:
+                        total = all_total
+                        choice = all_at
+                    elif c == p_b + 1:
+                        total = run_empty_best[prev]
+                        choice = run_empty_arg[prev]
+                    else:
+                        total = best[p_start + c]
+                        choice = arg[p_start + c]
                 value = suffix + total
-                if value >= top:  # ties: the smaller threshold, the larger set
+                if t > b:
+                    run_empty_back[r] = choice
                     top = value
                     top_at = t
-                best[cell] = top
-                arg[cell] = top_at
+                    run_empty_best[r] = top
+                    run_empty_arg[r] = top_at
+                else:
+                    cell = row_start + t
+                    back[cell] = choice
+                    if value >= top:  # ties: the smaller threshold, the larger set
+                        top = value
+                        top_at = t
+                    best[cell] = top
+                    arg[cell] = top_at
     # Each block's last run takes its best threshold; then follow the choices back.
     for r in range(n_runs - 1, -1, -1):
         b_id = block[run_row[r] * cols + run_a[r]]
