@@ -92,9 +92,10 @@ def update_network(nodes, count, capacity, tr_cap, previous):
     """Move a maximum flow to new terminal capacities: ``tr_cap`` changes by ``capacity -
     previous`` on ``nodes[:count]`` (and ``previous`` becomes ``capacity``).
 
-    Kolmogorov's reparametrisation (Kohli & Torr, "Dynamic graph cuts", ICCV 2005): a
-    terminal capacity is the difference of the source and sink capacities, and adding one
-    constant to both changes no cut, so the old flow stays a flow of the new network.
+    The reparametrisation of P. Kohli and P. H. S. Torr, "Efficiently solving dynamic
+    Markov random fields using graph cuts", ICCV 2005: a terminal capacity is the
+    difference of the source and sink capacities, and adding one constant to both changes
+    no cut, so the old flow stays a flow of the new network.
     Before, the caller closes the order arcs between groups that split (``r_cap`` 0): an
     arc from the sink side to the source side of a minimum cut carries no flow (its reverse
     residual is already 0), so a split along the last cut loses none.
