@@ -220,7 +220,7 @@ def check(problem):
         expected = 0.25 * span / largest * ww_np[i] / ww_np.sum()
         if np.all(np.isfinite(wrong)) and np.any(wrong != fit) and not dag_kkt_violation(
                 y, wrong, edges, weights=w) > 0.1 * expected:
-            hits.append(("kkt of wrong fit", f"a fit off by span/4 certified"))
+            hits.append(("kkt of wrong fit", "a fit off by span/4 certified"))
     # Invariances.
     perm = np.random.default_rng(problem["seed"]).permutation(n)
     inverse = np.argsort(perm)

@@ -119,9 +119,9 @@ def solve(y, weights=None):
     while not settled.all():
         open_nodes = np.flatnonzero(~settled)
         inside = (block[upper_e] == block[lower_e]) & ~settled[upper_e]
-        u, l = upper_e[inside], lower_e[inside]
+        up, lo = upper_e[inside], lower_e[inside]
         broken = np.zeros(n_blocks, dtype=bool)
-        broken[block[u[y[l] > y[u]]]] = True
+        broken[block[up[y[lo] > y[up]]]] = True
         keeps_y = ~broken[block[open_nodes]]
         identity[open_nodes[keeps_y]] = True
         settled[open_nodes[keeps_y]] = True

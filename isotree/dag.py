@@ -488,6 +488,7 @@ def _rounds(y, w, block, nodes, state, mark, cut):
         count, next_id = split_blocks(nodes, count, y, w, block, state, ref, upper, w_up,
                                       s_up, n_up, w_dn, s_dn, n_dn, new_id, next_id)
 
+
 def _feasible_means(y, w, lower, upper, piece):
     """The pieces' means, pooled further where an edge between them is broken beyond
     round-off (:func:`isotree._numba.partition.pool_violations`; ``piece`` is updated)."""

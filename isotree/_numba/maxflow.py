@@ -200,9 +200,9 @@ def boykov_kolmogorov(nodes, count, start, nbr, sister, tr_cap, r_cap, parent, i
     ``tr_cap`` and ``r_cap`` hold a feasible flow on entry (none, or a :func:`warm_start`)
     and a maximum flow on exit. The other arrays are scratch of length n (``queue`` and
     ``orphans`` n + 1); every node outside ``nodes[:count]`` must be FREE and have no arc
-    with residual capacity to or from the network. On exit the nodes that can still reach the sink are those with
-    ``parent != FREE`` and ``is_sink``; the others form the maximal source side of a
-    minimum cut. Returns the flow the augmenting paths added.
+    with residual capacity to or from the network. On exit the nodes that can still reach
+    the sink are those with ``parent != FREE`` and ``is_sink``; the others form the
+    maximal source side of a minimum cut. Returns the flow the augmenting paths added.
     """
     size = queue.shape[0]
     first = 0
