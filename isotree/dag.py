@@ -32,6 +32,7 @@ import math
 import operator
 import os
 import sys
+import warnings
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -46,7 +47,6 @@ from ._numba.partition import (ABOVE, POOLED, SKEWED, any_skewed, block_stats,
                                piece_means, polish, pool_violations, round_gains,
                                split_blocks)
 from ._numba.staircase import best_upper_sets
-from ._requires_grad import warn_if_requires_grad
 from ._xp.common import namespace
 from .solvers import _Rows, isotonic_regression, tree_isotonic_regression
 
@@ -130,8 +130,8 @@ def _check_edges(edges, n, name="edges"):
 
 def _check_host(function, **arrays):
     """The checks of an array of another library that the host round trip needs: a JAX
-    array must be concrete, and a tensor that requires grad gets the chain solver's
-    warning (these solvers have no gradient)."""
+    array must be concrete, and a tensor that requires grad gets a warning like the chain
+    solver's (these solvers have no differentiable version)."""
     jax = sys.modules.get("jax")
     if jax is not None:
         for name, array in arrays.items():
@@ -140,7 +140,14 @@ def _check_host(function, **arrays):
                     f"{name} must be concrete (not traced by jax.jit, vmap or grad): "
                     f"isotree.{function} runs on the host, on NumPy copies of its inputs; "
                     "call it outside the traced function")
-    warn_if_requires_grad(function, arrays.get("y"), arrays.get("weights"))
+    if any(getattr(arrays.get(k), "requires_grad", False) is True for k in ("y", "weights")):
+        import torch
+
+        if torch.is_grad_enabled():
+            warnings.warn(f"isotree.{function} returns a tensor without a gradient although "
+                          "its input requires grad: it has no differentiable version (it "
+                          "runs on the host, on NumPy copies of its inputs)", UserWarning,
+                          stacklevel=3)
 
 
 def _run_on_host(solve, *arrays):
