@@ -10,9 +10,7 @@ for module in missing:
     collect_ignore.append(f"isotree/{module}.py")
 if missing:
     collect_ignore.append("docs/autodiff.rst")
-# Any partial order needs the max-flow library (the "dag" extra); the recipe page needs Dask.
-if importlib.util.find_spec("maxflow") is None:
-    collect_ignore += ["isotree/dag.py", "docs/partial_orders.rst"]
+# The recipe page needs Dask.
 if any(importlib.util.find_spec(m) is None for m in ("dask", "distributed", "xarray")):
     collect_ignore.append("docs/dask.rst")
 # The scikit-learn estimator (the "sklearn" extra).

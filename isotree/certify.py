@@ -35,10 +35,9 @@ def kkt_violation(y: ArrayLike, fit: ArrayLike, parent: ArrayLike | Tree | None 
     parent : array-like of int of shape (n,) or Tree, default=None
         The tree (see :func:`tree_isotonic_regression`).
     edges : array-like of int of shape (m, 2), default=None
-        Instead of `parent`, any partial order given as edges ``(u, v)`` meaning
-        ``fit[u] >= fit[v]`` (see :func:`isotree.dag_isotonic_regression`); checked by
-        :func:`isotree.dag.dag_kkt_violation` (two max-flows per row; needs the ``dag``
-        extra).
+        Instead of `parent`, any partial order given as edges: an edge ``(u, v)`` means
+        ``fit[u] >= fit[v]`` (as :func:`isotree.dag_isotonic_regression` takes them);
+        checked by :func:`isotree.dag.dag_kkt_violation` (two max-flows per row).
     weights : array-like of shape (n,) or the shape of `y`, default=None
         The weights of the problem.
     increasing : bool, default=True

@@ -5,7 +5,6 @@ in-memory call, and a chunked order axis must be refused (never solved piecewise
 """
 
 import functools
-import importlib.util
 
 import numpy as np
 import pytest
@@ -15,8 +14,6 @@ import isotree
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 xr = pytest.importorskip("xarray")
-
-HAS_FLOW = importlib.util.find_spec("maxflow") is not None
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +92,6 @@ def test_xarray_refuses_a_chunked_core_dimension(data):
                        output_dtypes=[y.dtype])
 
 
-@pytest.mark.skipif(not HAS_FLOW, reason="needs the dag extra (PyMaxflow)")
 def test_grids_with_two_core_dimensions(client):
     rng = np.random.default_rng(1)
     y = rng.normal(size=(6, 8, 9)) + np.add.outer(np.arange(8), np.arange(9)) / 8
