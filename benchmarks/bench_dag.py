@@ -28,11 +28,11 @@ import subprocess
 import sys
 
 import numpy as np
-
 from _timing import HERE, ROOT, Report, measure, parse_args, run_parts, timings
 
 import isotree
-from isotree import _flow, dag
+from isotree import _flow
+from isotree._engine import partition
 from isotree.dag import dag_kkt_violation
 
 try:
@@ -80,7 +80,7 @@ class Rounds:
 
     def __enter__(self):
         self.count = 0
-        self.saved = (_flow.Network.max_flow, dag.best_upper_sets)
+        self.saved = (_flow.Network.max_flow, partition.best_upper_sets)
         flow, staircase = self.saved
 
         def counted_flow(network, *args, **kwargs):
@@ -92,11 +92,11 @@ class Rounds:
             return staircase(*args)
 
         _flow.Network.max_flow = counted_flow
-        dag.best_upper_sets = counted_staircase
+        partition.best_upper_sets = counted_staircase
         return self
 
     def __exit__(self, *exc):
-        _flow.Network.max_flow, dag.best_upper_sets = self.saved
+        _flow.Network.max_flow, partition.best_upper_sets = self.saved
 
 
 def rounds_of(solve):

@@ -94,10 +94,10 @@ def _partition(y, w, edges):
             break
         # Edges inside an open block (both ends in one block: both open or both settled).
         inside = (block[upper] == block[lower]) & ~settled[upper]
-        u, l = upper[inside], lower[inside]
+        u, lo = upper[inside], lower[inside]
         # Blocks whose data break none of their edges keep y.
         broken = np.zeros(n_blocks, dtype=bool)
-        broken[block[u[y[l] > y[u]]]] = True
+        broken[block[u[y[lo] > y[u]]]] = True
         keeps_y = ~broken[block[open_nodes]]
         identity[open_nodes[keeps_y]] = True
         settled[open_nodes[keeps_y]] = True
@@ -105,7 +105,7 @@ def _partition(y, w, edges):
         if open_nodes.size == 0:
             break
         live = broken[block[u]]
-        u, l = u[live], l[live]
+        u, lo = u[live], lo[live]
         b = block[open_nodes]
         w_open = w[open_nodes]
         mass = np.bincount(b, w_open * y[open_nodes], n_blocks)
@@ -114,7 +114,7 @@ def _partition(y, w, edges):
         position = np.empty(n, dtype=np.int64)
         position[open_nodes] = np.arange(open_nodes.size)
         # A node of the upper set forces every node above it in: arcs lower -> upper.
-        chosen = closure(open_nodes.size, position[l], position[u], gain)
+        chosen = closure(open_nodes.size, position[lo], position[u], gain)
         splits = _splits(b, chosen, gain, n_blocks)
         new_id = np.full(n_blocks, -1, dtype=np.int64)
         new_id[splits] = n_blocks + np.arange(np.count_nonzero(splits))

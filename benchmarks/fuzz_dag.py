@@ -5,8 +5,9 @@ Run:  python benchmarks/fuzz_dag.py [--problems 8000] [--seed 0] [--workers 2]
 Draws small problems of many shapes (random DAGs, layered, bipartite, diamonds, dense,
 2-D and 3-D grids given as edges and to ``grid_isotonic_regression``, trees and chains with
 and without extra edges) with values and weights of every kind (ties, offsets up to 1e14,
-scales from the subnormal range to 1.7e308, light and heavy outliers, weights spanning
-1e-300 .. 1e300), and checks every answer:
+scales from the subnormal range to 1.7e308, light and heavy outliers up to 1e16, weights
+spanning 1e-8 .. 1e8; with ``--extreme`` outliers up to 1e60 and weights spanning
+1e-300 .. 1e300, a known limit of the DAG solver), and checks every answer:
 
 - against the exact fit in rational arithmetic (``tests/exact.py``): every entry within
   1e-9 of the data's span plus 2 ulps of its largest value;
@@ -15,6 +16,11 @@ scales from the subnormal range to 1.7e308, light and heavy outliers, weights sp
 - the certificate ``dag_kkt_violation``: small for the fit, large for a perturbed one;
 - invariances: relabelled nodes, flipped edges with negated data, the grid solver against
   the DAG solver on the same grid.
+
+``--missing`` gives a share of the nodes weight 0 (missing observations): the other nodes
+are then checked against the exact fit of the problem without them, the order kept through
+them (transitively), and each of them against its rule (the largest fit among the
+positive-weight nodes below it, else the smallest fit).
 
 Each problem runs in a worker process with a time limit, so a hang is reported, not
 waited for. Prints a summary and the seeds of the first problems of every kind of hit;
@@ -50,6 +56,16 @@ WEIGHTS = ("none", "uniform", "skewed", "light", "heavy", "spread")
 # "spread" weights span; --extreme widens both to the ends of the float range.
 FACTORS = [3, 6, 9, 12, 16]
 SPREAD = 8
+MISSING = False  # --missing: some weights 0
+
+
+def configure(extreme, missing):
+    """The options of a run, set in every worker process (spawned: it imports afresh)."""
+    global SPREAD, MISSING
+    if extreme:
+        FACTORS[:] = [3, 9, 16, 20, 30, 60]
+        SPREAD = 300
+    MISSING = missing
 
 
 def make_order(shape, n, rng):
@@ -162,6 +178,11 @@ def draw(seed):
     weights = WEIGHTS[int(rng.integers(len(WEIGHTS)))]
     y = make_values(values, n, rng)
     w = make_weights(weights, n, rng)
+    if MISSING and n:
+        w = np.ones(n) if w is None else w
+        w[rng.random(n) < float(rng.choice([0.2, 0.5]))] = 0.0
+        if not (w > 0).any():
+            w[int(rng.integers(n))] = 1.0
     return dict(seed=seed, shape=shape, values=values, weights=weights, n=n, y=y, w=w,
                 edges=edges, grid=grid)
 
@@ -180,6 +201,8 @@ def check(problem):
     largest = float(np.abs(y).max()) if n else 0.0
     tol = (1e-9 * float(y.max()) - 1e-9 * float(y.min()) if n else 0.0) + 2 * ulp(largest)
     fit, blocks = isotree.dag_isotonic_regression(y, edges, weights=w, return_blocks=True)
+    if w is not None and not (w > 0).all():
+        return check_missing(problem, fit, blocks, tol)
     exact = exact_isotonic(y, edges, w)
     exact_f = np.array([float(v) for v in exact])
     err = float(np.abs(fit - exact_f).max()) if n else 0.0
@@ -242,6 +265,57 @@ def check(problem):
     return hits
 
 
+def below(n, edges):
+    """``reach[u, v]``: u >= v in the transitive closure of the edges."""
+    reach = np.zeros((n, n), dtype=bool)
+    reach[edges[:, 0], edges[:, 1]] = True
+    for k in range(n):
+        reach |= reach[:, [k]] & reach[[k], :]
+    return reach
+
+
+def check_missing(problem, fit, blocks, tol):
+    """The hits of a problem with zero weights (``--missing``)."""
+    y, w, edges, grid = problem["y"], problem["w"], problem["edges"], problem["grid"]
+    n = y.shape[0]
+    hits = []
+    positive = np.flatnonzero(w > 0)
+    reach = below(n, edges)
+    u, v = np.nonzero(reach[np.ix_(positive, positive)])
+    exact = exact_isotonic(y[positive], np.column_stack([u, v]), w[positive])
+    expected = np.empty(n)
+    expected[positive] = [float(value) for value in exact]
+    for z in np.flatnonzero(w == 0):
+        lower = positive[reach[z, positive]]
+        expected[z] = (expected[lower].max() if lower.size
+                       else expected[positive].min())
+    fits = [("dag", fit, blocks)]
+    if grid is not None:
+        shape, directions = grid
+        g_fit, g_blocks = isotree.grid_isotonic_regression(
+            y.reshape(shape), weights=w.reshape(shape), increasing=directions,
+            return_blocks=True)
+        fits.append(("grid", g_fit.ravel(), g_blocks.ravel()))
+    for name, f, labels in fits:
+        err = float(np.abs(f - expected).max())
+        if not np.all(np.isfinite(f)) or err > tol:
+            hits.append((f"{name} missing", f"max error {err:.3g} (tol {tol:.3g})"))
+        for label in np.unique(labels[positive]):
+            members = positive[labels[positive] == label]
+            if members[0] != label:
+                hits.append((f"{name} missing labels",
+                             f"block {label} has smallest positive member {members[0]}"))
+                break
+        source = labels[w == 0]
+        if np.any(w[source] == 0) or np.any(f[w == 0] != f[source]):
+            hits.append((f"{name} missing labels", "a missing node's label is not its source"))
+    if edges.size:
+        gap = 2 * float(np.max(fit[edges[:, 1]] / 2 - fit[edges[:, 0]] / 2))
+        if gap > 2 * ulp(float(np.abs(y).max())):
+            hits.append(("infeasible", f"an edge broken by {gap:.3g}"))
+    return hits
+
+
 def run(seed):
     problem = draw(seed)
     try:
@@ -250,7 +324,8 @@ def run(seed):
         return seed, [("exception", f"{type(error).__name__}: {error}")]
 
 
-def _worker(tasks, results):
+def _worker(tasks, results, settings):
+    configure(*settings)
     while True:
         seed = tasks.get()
         if seed is None:
@@ -259,7 +334,7 @@ def _worker(tasks, results):
         results.put(("done", os.getpid()) + run(seed))
 
 
-def run_all(seeds, n_workers, timeout):
+def run_all(seeds, n_workers, timeout, settings):
     """Yield ``(seed, hits)`` for every seed; ``hits`` is None for a problem that ran past
     ``timeout`` seconds or crashed its worker (which is then replaced)."""
     ctx = multiprocessing.get_context("spawn")
@@ -270,7 +345,7 @@ def run_all(seeds, n_workers, timeout):
     busy = {}  # pid -> (seed, start time)
 
     def start_worker():
-        process = ctx.Process(target=_worker, args=(tasks, results), daemon=True)
+        process = ctx.Process(target=_worker, args=(tasks, results, settings), daemon=True)
         process.start()
         workers[process.pid] = process
 
@@ -320,10 +395,11 @@ def main():
     parser.add_argument("--replay", type=int, default=None)
     parser.add_argument("--extreme", action="store_true",
                         help="weight ratios to 1e-60 and weights spanning 1e-300 .. 1e300")
+    parser.add_argument("--missing", action="store_true",
+                        help="a share of the weights 0 (missing observations)")
     args = parser.parse_args()
-    if args.extreme:
-        FACTORS[:] = [3, 9, 16, 20, 30, 60]
-        globals()["SPREAD"] = 300
+    settings = (args.extreme, args.missing)
+    configure(*settings)
     if args.replay is not None:
         problem = draw(args.replay)
         print(describe(problem))
@@ -337,7 +413,7 @@ def main():
     start = time.perf_counter()
     by_category = {}
     hung = []
-    for seed, hits in run_all(seeds, args.workers, args.timeout):
+    for seed, hits in run_all(seeds, args.workers, args.timeout, settings):
         if hits is None:
             hung.append(seed)
         for category, detail in hits or ():

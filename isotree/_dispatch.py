@@ -20,7 +20,7 @@ import functools
 import warnings
 
 from ._bridge import bridge_of
-from ._engine import certificate, chain, ida, star, tree
+from ._engine import certificate, chain, dag, ida, star, tree
 
 # The host engine's entry point for every kind of problem: (options, *arrays) -> result.
 HOST = {
@@ -29,6 +29,9 @@ HOST = {
     "star": star.solve,
     "logits": ida.solve,
     "tree certificate": certificate.tree,
+    "dag": dag.solve,
+    "grid": dag.grid,
+    "dag certificate": certificate.dag,
 }
 
 # Public NumPy-level functions that have a differentiable version in the adapters.

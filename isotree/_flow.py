@@ -15,8 +15,17 @@ source, < 0 to the sink). Two questions are asked of it:
 import numpy as np
 
 from ._numba.graph import topological_order
-from ._numba.maxflow import (FREE, boykov_kolmogorov, build_arcs, load_network, push_up,
-                             source_flow, source_side, update_network, warm_start)
+from ._numba.maxflow import (
+    FREE,
+    boykov_kolmogorov,
+    build_arcs,
+    load_network,
+    push_up,
+    source_flow,
+    source_side,
+    update_network,
+    warm_start,
+)
 
 
 def arcs(n, tail, head):

@@ -117,6 +117,67 @@ def logits(*, method="exact", n_iter=None, return_blocks=False, workers=None):
     return Logits(method, n_iter, return_blocks, check_workers(workers))
 
 
+class Dag(NamedTuple):
+    return_blocks: bool = False
+    y_min: float = None
+    y_max: float = None
+
+
+def dag(*, y_min=None, y_max=None, return_blocks=False):
+    """Options of :func:`isotree.dag_isotonic_regression`."""
+    y_min, y_max = v.check_bounds(y_min, y_max)
+    return Dag(v.check_flag(return_blocks, "return_blocks"), y_min, y_max)
+
+
+class Grid(NamedTuple):
+    increasing: object = True  # a bool, or a tuple of them (one per ordered axis)
+    axes: tuple = None  # None: every axis
+    return_blocks: bool = False
+    y_min: float = None
+    y_max: float = None
+
+
+def grid(*, increasing=True, axes=None, y_min=None, y_max=None, return_blocks=False):
+    """Options of :func:`isotree.grid_isotonic_regression`. The axes' range and repeats and
+    the number of directions are checked against the array (:func:`directions`)."""
+    if not isinstance(increasing, (bool, np.bool_)):
+        increasing = directions(increasing, None)
+    if axes is not None:
+        axes = tuple(np.atleast_1d(np.asarray(axes, dtype=object)).tolist())
+    y_min, y_max = v.check_bounds(y_min, y_max)
+    return Grid(increasing, axes, v.check_flag(return_blocks, "return_blocks"), y_min, y_max)
+
+
+def directions(increasing, ndim):
+    """One bool per ordered axis, from a bool or a sequence of bools (of length ``ndim``,
+    unless None)."""
+    if isinstance(increasing, (bool, np.bool_)):
+        return (bool(increasing),) * ndim
+    try:
+        directions = tuple(increasing)
+    except TypeError:
+        raise TypeError("increasing must be True, False or one of them per axis; "
+                        f"got {increasing!r}") from None
+    if ndim is not None and len(directions) != ndim:
+        raise ValueError(f"increasing must have one entry per ordered axis ({ndim}); "
+                         f"got {len(directions)}")
+    return tuple(v.check_flag(d, "increasing") for d in directions)
+
+
+def grid_shape(shape, name="shape"):
+    """A grid's shape: a tuple of sizes >= 0 (booleans refused)."""
+    entries = np.atleast_1d(np.asarray(shape, dtype=object)).tolist()
+    try:
+        if any(isinstance(s, (bool, np.bool_)) for s in entries):
+            raise TypeError
+        dims = tuple(operator.index(s) for s in entries)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of integers; got {shape!r}") from None
+    if any(s < 0 for s in dims):
+        raise ValueError(f"{name} must hold sizes >= 0; got {dims}")
+    return dims
+
+
 class Certificate(NamedTuple):
     increasing: bool = True
 
@@ -133,4 +194,4 @@ def _bounded(options):
 
 # Named tuples (cheap to build: options are made on every call); the classes with bounds
 # say whether any is given.
-Chain.bounded = Tree.bounded = Star.bounded = property(_bounded)
+Chain.bounded = Tree.bounded = Star.bounded = Dag.bounded = Grid.bounded = property(_bounded)

@@ -13,7 +13,6 @@ from ._numba.checks import scan_bits
 from ._numba.traversal import node_on_cycle, preorder, preorder_of_topological
 
 
-
 def index_text(index, shape):
     """Format flat C-order ``index`` of an array of ``shape`` as ``[i]`` or ``[i, j]``."""
     if len(shape) <= 1:

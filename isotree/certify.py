@@ -74,10 +74,8 @@ def kkt_violation(y: ArrayLike, fit: ArrayLike, parent: ArrayLike | Tree | None 
     if edges is not None:
         if parent is not None:
             raise TypeError("kkt_violation takes parent (a tree) or edges (a DAG), not both")
-        from .dag import dag_kkt_violation  # (interim: until the DAG engine moves)
-
-        return dag_kkt_violation(y, fit, edges, weights=weights,
-                                 increasing=options.increasing)
+        return _dispatch.run("dag certificate", options, y, fit, edges, weights,
+                             public="kkt_violation")
     if parent is None:
         raise TypeError("kkt_violation needs parent (a tree) or edges (a DAG)")
     return _dispatch.run("tree certificate", options, y, fit, parent, weights,

@@ -31,7 +31,7 @@ from .solvers import isotonic_regression, star_isotonic_regression, tree_isotoni
 from .tree import Tree
 
 # The columns ``solve`` reads, by their default names, and what each one is.
-ROLES = {"y": "the values", "weight": "positive weights",
+ROLES = {"y": "the values", "weight": "weights >= 0",
          "parent": "a tree: the 0-based data row of each row's parent, -1 or empty for a root",
          "x": "a predictor whose order the fit follows"}
 # The solvers' argument names for the roles, as their error messages spell them.

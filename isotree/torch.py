@@ -1,12 +1,12 @@
 """PyTorch adapters: the solvers on tensors as PyTorch operators, differentiable, and KD losses.
 
 Every solver is a custom operator of the ``isotree`` namespace (``torch.ops.isotree.*``,
-built with :func:`torch.library.custom_op`): its implementation solves where the tensors
+built with ``torch.library.custom_op``): its implementation solves where the tensors
 live (the Numba kernels on CPU memory, the numba-cuda kernels or a host round trip on a CUDA
 device; see :mod:`isotree._dispatch`), a fake implementation gives ``torch.compile`` its
 shapes and dtypes, a vmap rule batches it, and its derivative is the block average of
 :mod:`isotree._blocks` in PyTorch operations, registered with
-:func:`torch.library.register_autograd`. So ``torch.compile`` (``fullgraph=True`` included)
+``torch.library.register_autograd``. So ``torch.compile`` (``fullgraph=True`` included)
 sees one node per solve, and ``backward``, double backward, ``torch.func.grad``/``vjp``/
 ``jacrev`` and ``vmap`` give the exact derivative of the partition found.
 

@@ -114,6 +114,62 @@ def test_zero_weights_on_predictor_orders(data):
                                                                ties == "secondary"))
 
 
+def random_dag_edges(n, rng):
+    """About 2n random edges u -> v that respect a hidden order (so acyclic)."""
+    hidden = rng.permutation(n)
+    m = int(rng.integers(0, 2 * n + 1))
+    a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = a != b
+    a, b = a[keep], b[keep]
+    upper = np.where(a < b, a, b)
+    lower = np.where(a < b, b, a)
+    return np.stack([hidden[upper], hidden[lower]], axis=1).reshape(-1, 2)
+
+
+@given(data=st.data())
+@settings(max_examples=examples(60))
+def test_zero_weights_on_dags_and_grids(data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    n = data.draw(st.integers(1, 14))
+    y = data.draw(values(n))
+    w = data.draw(missing_weights(n))
+    edges = random_dag_edges(n, rng)
+    fit = isotree.dag_isotonic_regression(y, edges, weights=w)
+    assert_missing_observations(y, w, fit, edges)
+    # Grids with holes, two and three ordered axes, each direction.
+    shape = data.draw(st.sampled_from([(n, 1), (2, 3), (3, 4), (2, 2, 3)]))
+    size = int(np.prod(shape))
+    y = data.draw(values(size))
+    w = data.draw(missing_weights(size))
+    increasing = tuple(data.draw(st.lists(st.booleans(), min_size=len(shape),
+                                          max_size=len(shape))))
+    fit = isotree.grid_isotonic_regression(y.reshape(shape), weights=w.reshape(shape),
+                                           increasing=increasing)
+    assert_missing_observations(y, w, fit.ravel(), isotree.grid_edges(shape, increasing))
+
+
+def test_a_hole_in_a_grid_keeps_its_neighbours_ordered_through_it():
+    # The middle column is missing: the columns either side are ordered only through it.
+    y = np.array([[5.0, 7.0, 0.0],
+                  [5.0, 7.0, 1.0]])
+    w = np.array([[1.0, 0.0, 1.0],
+                  [1.0, 0.0, 1.0]])
+    fit, blocks = isotree.grid_isotonic_regression(y, weights=w, return_blocks=True)
+    # Each row pools across the hole (without the order through it, fit would be y); a
+    # hole takes the largest fit below it and joins that cell's block.
+    np.testing.assert_array_equal(fit, [[2.5, 2.5, 2.5], [3.0, 3.0, 3.0]])
+    np.testing.assert_array_equal(blocks, [[0, 0, 0], [3, 3, 3]])
+    fit = isotree.grid_isotonic_regression(y, weights=w, increasing=(True, False))
+    np.testing.assert_array_equal(fit, [[5.0, 0.0, 0.0], [5.0, 1.0, 1.0]])
+    # A batch whose problems have different holes equals the problems one by one.
+    ys = np.stack([y, y[::-1], -y])
+    ws = np.stack([w, np.ones((2, 3)), np.where(y == 0.0, 0.0, 1.0)])
+    batch = isotree.grid_isotonic_regression(ys, weights=ws, axes=(1, 2))
+    for k in range(3):
+        np.testing.assert_array_equal(
+            batch[k], isotree.grid_isotonic_regression(ys[k], weights=ws[k]))
+
+
 def test_zero_weights_keep_tertiary_offsets_and_move_nothing():
     y = np.array([1.0, 4.0, 2.0, 3.0, 0.0, 9.0])
     x = np.array([1, 2, 2, 3, 2, 4])
@@ -205,6 +261,15 @@ def test_bounds_on_every_solver_against_a_bounded_qp(data):
         (isotree.isotonic_regression(y, weights=w, increasing=increasing, y_min=bounds[0],
                                      y_max=bounds[1]), chain_edges(n, increasing)),
     ]
+    dag = random_dag_edges(n, np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))))
+    cases.append((isotree.dag_isotonic_regression(y, dag, weights=w, y_min=bounds[0],
+                                                  y_max=bounds[1]), dag))
+    if n % 2 == 0:
+        shape = (2, n // 2)
+        fit = isotree.grid_isotonic_regression(y.reshape(shape), weights=w.reshape(shape),
+                                               increasing=(increasing, True),
+                                               y_min=bounds[0], y_max=bounds[1])
+        cases.append((fit.ravel(), isotree.grid_edges(shape, (increasing, True))))
     for fit, edges in cases:
         assert fit.min() >= (bounds[0] if bounds[0] is not None else -np.inf)
         assert fit.max() <= (bounds[1] if bounds[1] is not None else np.inf)

@@ -12,13 +12,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import isotree
-from isotree import _flow, dag
-from isotree.dag import check_edges, dag_kkt_violation
+from isotree import _flow
+from isotree._engine import dag as dag_engine
+from isotree._engine import partition
+from isotree._engine.edges import check_edges
+from isotree.dag import dag_kkt_violation
 from isotree.testing import qp_isotonic
 
 from .exact import exact_isotonic
-from .strategies import (examples, extreme_values, extreme_weights, forests, tree_edges,
-                         values, weights)
+from .strategies import (
+    examples,
+    extreme_values,
+    extreme_weights,
+    forests,
+    tree_edges,
+    values,
+    weights,
+)
 
 KINDS = ("random", "grid", "bipartite", "layered", "diamonds", "empty")
 
@@ -304,7 +314,7 @@ def forbid_max_flow(monkeypatch):
         raise AssertionError("a forest reached the max-flow")
 
     monkeypatch.setattr(_flow.Network, "max_flow", fail)
-    monkeypatch.setattr(dag, "best_upper_sets", fail)
+    monkeypatch.setattr(partition, "best_upper_sets", fail)
 
 
 @given(forests(max_n=80), st.booleans(), st.data())
@@ -440,7 +450,7 @@ def test_staircase_program_matches_the_max_flow(rows, cols, batch, seed, ties):
             if not ties:
                 _, dag_blocks = isotree.dag_isotonic_regression(
                     y[k].ravel(), edges, weights=w[k].ravel(), return_blocks=True)
-                if edges.size and not dag.as_forest(edges, rows * cols):
+                if edges.size and not dag_engine.as_forest(edges, rows * cols):
                     np.testing.assert_array_equal(blocks[k].ravel(), dag_blocks)
 
 
@@ -558,7 +568,7 @@ def test_many_rows_in_several_networks(monkeypatch):
     edges = isotree.grid_edges((6, 7))
     y = rng.normal(size=(9, 42))
     together = isotree.dag_isotonic_regression(y, edges, return_blocks=True)
-    monkeypatch.setattr("isotree.dag._NETWORK_SIZE", 200)
+    monkeypatch.setattr(partition, "NETWORK_SIZE", 200)
     apart = isotree.dag_isotonic_regression(y, edges, return_blocks=True)
     for a, b in zip(together, apart):
         np.testing.assert_array_equal(a, b)
@@ -673,8 +683,10 @@ def test_grid_regression_arguments():
         isotree.grid_isotonic_regression(y, axes=2)
     with pytest.raises(ValueError, match="weights must have the shape of y"):
         isotree.grid_isotonic_regression(y, weights=np.ones(4))
-    with pytest.raises(ValueError, match=r"weights must be > 0; weights\[1, 1\]"):
-        isotree.grid_isotonic_regression(y, weights=np.where(y == 6.0, 0.0, 1.0))
+    with pytest.raises(ValueError, match=r"weights must be >= 0; weights\[1, 1\]"):
+        isotree.grid_isotonic_regression(y, weights=np.where(y == 6.0, -1.0, 1.0))
+    with pytest.raises(ValueError, match=r"y must be finite; y\[2, 1\] is nan"):
+        isotree.grid_isotonic_regression(np.where(y == 2.0, np.nan, y), axes=0)
 
 
 # --- validation -----------------------------------------------------------------------
@@ -709,7 +721,9 @@ def test_integral_float_edges_are_accepted():
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(y=[1.0, np.nan, 0.0]), ValueError, r"y must be finite; y\[1\] is nan"),
     (dict(y=[[1.0, 2.0, np.inf]]), ValueError, r"y\[0, 2\] is inf"),
-    (dict(weights=[1.0, 0.0, 1.0]), ValueError, r"weights must be > 0; weights\[1\]"),
+    (dict(weights=[1.0, -1.0, 1.0]), ValueError, r"weights must be >= 0; weights\[1\]"),
+    (dict(weights=[0.0, 0.0, 0.0]), ValueError, "weights are all 0"),
+    (dict(y_min=2.0, y_max=1.0), ValueError, "y_min"),
     (dict(weights=[1.0, 1.0]), ValueError, r"weights must have shape \(3,\)"),
     (dict(y=[1.0 + 0j, 2, 3]), TypeError, "y must be real"),
     (dict(y=5.0), ValueError, "y must have at least one dimension"),
@@ -805,7 +819,8 @@ def test_traced_jax_arrays_are_refused():
     pytest.importorskip("array_api_compat")
     y = jax.numpy.array([[3.0, 1.0], [2.0, 0.0]])
     np.testing.assert_array_equal(np.asarray(isotree.grid_isotonic_regression(y)), 1.5)
-    with pytest.raises(ValueError, match="y must be concrete.*runs on the host"):
+    with pytest.raises(TypeError, match="grid_isotonic_regression runs on the host and "
+                                        "needs concrete arrays"):
         jax.jit(isotree.grid_isotonic_regression)(y)
-    with pytest.raises(ValueError, match="y must be concrete"):
+    with pytest.raises(TypeError, match="runs on the host and needs concrete arrays"):
         jax.jit(lambda v: isotree.dag_isotonic_regression(v, [[1, 0]]))(y[0])

@@ -20,22 +20,32 @@ def solve(options, y, weights, x):
     rows = Rows(y, weights, options.axis, sign=1.0 if options.increasing else -1.0)
     if x is not None:
         x_rows = v.check_predictor(x, rows.array.shape, rows.axis, rows.y.shape)
-    fit = rows.new()
-    labels = rows.labels(options.return_blocks)
-    if rows.zeros and x is None:  # missing observations: the chain is a path
-        path = Tree(np.arange(rows.y.shape[1]) - 1)
-        fit, labels = missing.tree(rows, path, options.workers, tree_rows)
+    if x is None:
+        fit, labels = chain_rows(rows, options.workers, options.return_blocks)
     elif rows.zeros:
         fit, labels = missing.predictor(rows, x_rows, TIES.index(options.ties),
                                         functools.partial(predictor_rows, y_min=options.y_min,
                                                           y_max=options.y_max))
-    elif not rows.empty and x is None:
-        pava(rows, rows.y, rows.w, fit, labels, options.workers)
-    elif not rows.empty:
-        predictor_rows(rows, x_rows, TIES.index(options.ties), fit, labels,
-                       rows.threads(options.workers), options.y_min, options.y_max)
+    else:
+        fit, labels = rows.new(), rows.labels(options.return_blocks)
+        if not rows.empty:
+            predictor_rows(rows, x_rows, TIES.index(options.ties), fit, labels,
+                           rows.threads(options.workers), options.y_min, options.y_max)
     # Tertiary ties bound the group means, in the kernel; every other fit is clipped.
     return rows.result(fit, labels, options, clip=x is None or options.ties != "tertiary")
+
+
+def chain_rows(rows, workers, with_labels=True):
+    """The fit of every row of ``rows`` as a chain (rising with its sign), in the caller's
+    units, and block labels (each block's first entry; an (m, 0) array unless
+    ``with_labels``, except with zero weights, where they are always computed)."""
+    if rows.zeros:  # missing observations: the chain is a path
+        path = Tree(np.arange(rows.y.shape[1]) - 1)
+        return missing.tree(rows, path, workers, tree_rows)
+    fit, labels = rows.new(), rows.labels(with_labels)
+    if not rows.empty:
+        pava(rows, rows.y, rows.w, fit, labels, workers)
+    return fit, labels
 
 
 def predictor_rows(rows, x_rows, mode, fit, labels, threads, y_min=None, y_max=None):

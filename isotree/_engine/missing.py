@@ -3,11 +3,13 @@
 An entry of weight 0 moves no other fit: the positive-weight entries are fitted as the
 problem without it, the order through it kept (in a tree, every positive-weight node hangs
 on its nearest positive-weight ancestor; a chain is the path tree; a star the tree of one
-root). Its own fit is the smallest value the order allows given the others: the largest fit
-among the positive-weight entries it must lie above, or, if it lies above none of them, the
-smallest fit of its problem. That value does not depend on its own ``y`` (a placeholder for
-data that is not there), keeps the whole fit feasible, and is the fit of one positive-weight
-entry, whose block it joins (so derivatives treat it as a member of weight 0).
+root; in a DAG, a positive-weight node is below every positive-weight node it was below
+through zero-weight ones). Its own fit is the smallest value the order allows given the
+others: the largest fit among the positive-weight entries it must lie above, or, if it lies
+above none of them, the smallest fit of its problem. That value does not depend on its own
+``y`` (a placeholder for data that is not there), keeps the whole fit feasible, and is the
+fit of one positive-weight entry, whose block it joins (so derivatives treat it as a member
+of weight 0).
 
 Problems whose weights have the same zeros are solved together; weights of one row shared
 by a batch give one such group.
@@ -15,7 +17,14 @@ by a batch give one such group.
 
 import numpy as np
 
-from .._numba.missing import fill_missing, nearest_positive_ancestor
+from .._flow import arcs
+from .._numba.graph import smallest_member
+from .._numba.missing import (
+    fill_missing,
+    fill_missing_dag,
+    nearest_positive_ancestor,
+    positive_above,
+)
 from ..tree import Tree
 
 
@@ -79,6 +88,57 @@ def star(rows, roots, workers, tree_rows):
         sub.zeros = int(np.count_nonzero(w == 0))
         fit[selected], labels[selected] = tree(sub, Tree(parent), workers, tree_rows)
     return fit, labels
+
+
+def dag(rows, pairs, order, dag_rows):
+    """Fit and labels of ``rows`` (with zero weights) on the DAG ``pairs`` (``order``:
+    topological, lower ends first); ``dag_rows`` is the engine's solver of rows without
+    them."""
+    n = rows.y.shape[1]
+    start, mid, nbr, _ = arcs(n, np.ascontiguousarray(pairs[:, 1]),
+                              np.ascontiguousarray(pairs[:, 0]))
+    fit = np.empty(rows.y.shape)
+    labels = np.empty(rows.y.shape, dtype=np.int64)
+    best, arg = np.empty(n), np.empty(n, dtype=np.int64)
+    for selected, positive in _patterns(rows):
+        columns = np.flatnonzero(positive)
+        index = np.full(n, -1, dtype=np.int64)
+        index[columns] = np.arange(columns.size)
+        members, owner, count = positive_above(order, start, mid, nbr, positive)
+        kept = positive[owner[:count]]
+        sub_pairs = np.stack([index[members[:count][kept]], index[owner[:count][kept]]],
+                             axis=1)
+        sub_order = index[order[positive[order]]]
+        sub_fit, sub_labels = dag_rows(rows.restricted(selected, columns), sub_pairs,
+                                       sub_order)
+        group_fit = np.empty((selected.size, n))
+        group_labels = np.empty((selected.size, n), dtype=np.int64)
+        group_fit[:, columns] = sub_fit
+        group_labels[:, columns] = columns[sub_labels]
+        fill_missing_dag(order, start, mid, nbr, positive, group_fit, group_labels, best,
+                         arg)
+        fit[selected] = group_fit
+        labels[selected] = group_labels
+    return fit, labels
+
+
+def kept_in_place(rows, pairs, order, fit, labels):
+    """Finish ``fit`` and ``labels`` of a solver that kept the zero-weight nodes of a DAG
+    as free nodes (the staircase program on a grid with holes): every positive-weight node
+    labelled by the smallest positive-weight node of its block, then every zero-weight
+    node filled by the rule, in place."""
+    n = rows.y.shape[1]
+    start, mid, nbr, _ = arcs(n, np.ascontiguousarray(pairs[:, 1]),
+                              np.ascontiguousarray(pairs[:, 0]))
+    best, arg = np.empty(n), np.empty(n, dtype=np.int64)
+    for selected, positive in _patterns(rows):
+        index = np.where(positive, np.arange(n), n)
+        group_fit = fit[selected]
+        group_labels = smallest_member(np.ascontiguousarray(labels[selected]), index)
+        fill_missing_dag(order, start, mid, nbr, positive, group_fit, group_labels, best,
+                         arg)
+        fit[selected] = group_fit
+        labels[selected] = group_labels
 
 
 def predictor(rows, x_rows, mode, predictor_rows):

@@ -93,6 +93,14 @@ class Rows:
         out.zeros = 0
         return out
 
+    def with_values(self, y):
+        """These rows with other values ``y`` of the same shape, whose magnitudes the same
+        factors cover (no validation again)."""
+        out = object.__new__(Rows)
+        out.__dict__.update(self.__dict__)
+        out.y = y
+        return out
+
     def scaled(self, columns=None):
         """Copies ``(y, w)`` with the factors applied (and ``columns`` gathered), for the
         kernels that take plain rows; unit weights become a row of ones."""

@@ -27,6 +27,10 @@ Robust decisions in floating point:
   vanish in the round-off of heavier flows or sums; its sign cannot, and :func:`polish`
   moves every node that its own gain puts on the wrong side of the cut.
 - A block whose data break none of its edges keeps ``y`` (``KEEPS_Y``), without a cut.
+- Cells of weight 0 (missing observations in a grid) may stay in the problem: they are no
+  part of a block's reference, range, weights or sums, their gain is 0 (a cut is free to
+  put them on either side, so the other cells' cuts are those of the order kept through
+  them), and the caller gives them all one value, so a block of them alone is never broken.
 
 These choices were found, and are held, by fuzzing against exact rational arithmetic
 (``benchmarks/fuzz_dag.py``, ``tests/exact.py``).
@@ -72,6 +76,8 @@ def block_stats(nodes, count, y, w, block, state, ref, low, high, w_low, w_high,
     for k in range(count):
         x = nodes[k]
         b = block[x]
+        if w[x] == 0.0:  # a missing cell: no data (see the module)
+            continue
         if ref[b] != ref[b]:
             ref[b] = y[x]
         low[b] = min(low[b], y[x])
@@ -278,7 +284,8 @@ def final_groups(block, state, group):
 @jit
 def piece_means(y, w, piece, fit, low, high, wsum, ssum):
     """``fit[x]``: the weighted mean of ``y`` over x's piece (labels in [0, n)), measured
-    from the middle of the piece's range (a piece of equal values gets that value exactly)."""
+    from the middle of the piece's range (a piece of equal values gets that value exactly);
+    NaN for a piece of missing cells only."""
     n = y.shape[0]
     for x in range(n):
         p = piece[x]
@@ -288,14 +295,19 @@ def piece_means(y, w, piece, fit, low, high, wsum, ssum):
         ssum[p] = 0.0
     for x in range(n):
         p = piece[x]
-        low[p] = min(low[p], y[x])
-        high[p] = max(high[p], y[x])
+        if w[x] > 0.0:  # a piece of missing cells only gets NaN (the caller fills them)
+            low[p] = min(low[p], y[x])
+            high[p] = max(high[p], y[x])
     for x in range(n):
         p = piece[x]
-        wsum[p] += w[x]
-        ssum[p] += w[x] * (y[x] - (0.5 * low[p] + 0.5 * high[p]))
+        if w[x] > 0.0:
+            wsum[p] += w[x]
+            ssum[p] += w[x] * (y[x] - (0.5 * low[p] + 0.5 * high[p]))
     for x in range(n):
         p = piece[x]
+        if wsum[p] == 0.0:
+            fit[x] = np.nan  # never compared as broken by pool_violations
+            continue
         mean = (0.5 * low[p] + 0.5 * high[p]) + ssum[p] / wsum[p]
         fit[x] = min(max(mean, low[p]), high[p])  # a mean lies in the range, round-off too
 
