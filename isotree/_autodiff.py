@@ -75,13 +75,13 @@ def forward(bx, problem, y, w, aux):
     if not (problem.tertiary or problem.blocks == "equal_values"):
         return fit, labels, labels
     # Groups and merged blocks are computed along the last axis.
-    axis = problem.axis
+    axis, ndim = problem.axis, y.ndim
 
     def last(a):
-        return a if axis == -1 or a.ndim < y.ndim else bx.moveaxis(a, axis, -1)
+        return _last(bx, a, axis, ndim)
 
     def back(a):
-        return a if axis == -1 else bx.moveaxis(a, -1, axis)
+        return _back(bx, a, axis)
 
     fit_last, labels_last, y_last = last(fit), last(labels), last(y)
     aux_last = tuple(last(a) for a in aux)
@@ -129,6 +129,23 @@ def _last(bx, a, axis, ndim):
 
 def _back(bx, a, axis):
     return a if axis == -1 else bx.moveaxis(a, -1, axis)
+
+
+def bounded(bx, problem, fit, w, aux):
+    """The adapters' bounds on a fit solved without them: clipped (exact for constant
+    bounds); under tertiary ties the tie groups' means are clipped and every entry keeps its
+    offset from its group's mean, as on the host. ``w`` is None, shared along the axis or
+    of the fit's shape."""
+    low, high = problem.y_min, problem.y_max
+    if not problem.tertiary:
+        return bx.clip(fit, low, high)
+    axis, ndim = problem.axis, fit.ndim
+    fit_last = _last(bx, fit, axis, ndim)
+    x = bx.broadcast(_last(bx, aux[0], axis, ndim), fit_last.shape)
+    w = bx.xp.ones_like(fit_last) if w is None else bx.broadcast(_last(bx, w, axis, ndim),
+                                                                  fit_last.shape)
+    level = _blocks.group_levels(bx, _blocks.tie_groups(bx, x), w, fit_last)
+    return _back(bx, fit_last + (bx.clip(level, low, high) - level), axis)
 
 
 def jvp_along(bx, axis, tertiary, y, w, labels, groups, t_y, t_w):

@@ -16,7 +16,9 @@ on ``y`` and ``w`` explicitly and their own derivatives are right.
 
 Tertiary ties (each entry keeps its offset from its tie group's mean) give
 f = y + mean_block(y) - mean_group(y): the JVP is ``t_y`` plus the block average over the
-solver's blocks minus the one over the tie groups.
+solver's blocks minus the one over the tie groups. A tie group of weight 0 (missing
+observations alone at their x) has no mean: its entries take their block's value, so they
+keep only the block average.
 
 The blocks come from the solver's labels (never from equal fitted values with a tolerance).
 ``blocks="equal_values"`` merges solver blocks that are neighbours in the order and have
@@ -31,8 +33,11 @@ scatter-add, a stable argsort); the rest is array arithmetic that every library 
 BLOCK_CONVENTIONS = ("solver", "equal_values")
 
 
-def _block_weights(bx, labels, w):
-    return bx.gather(bx.segment_sum(w, labels), labels)
+def _block_weights(bx, labels, w, empty_ok=False):
+    """Every entry's block weight; with ``empty_ok``, 1 for blocks of weight 0 (whose
+    averages the caller discards: a division by 0 would still poison the derivatives)."""
+    total = bx.gather(bx.segment_sum(w, labels), labels)
+    return bx.where(total > 0, total, total + 1) if empty_ok else total
 
 
 def _block_means(bx, labels, w, y, total_w):
@@ -44,12 +49,21 @@ def block_means(bx, labels, w, y):
     return _block_means(bx, labels, w, y, _block_weights(bx, labels, w))
 
 
-def block_jvp(bx, labels, y, w, t_y, t_w):
+def group_levels(bx, groups, w, values):
+    """Every entry's weighted mean of ``values`` over its group, or its own value where
+    the group weighs 0."""
+    total = bx.gather(bx.segment_sum(w, groups), groups)
+    means = _block_means(bx, groups, w, values, bx.where(total > 0, total, total + 1))
+    return bx.where(total > 0, means, values)
+
+
+def block_jvp(bx, labels, y, w, t_y, t_w, empty_ok=False):
     """The tangent of the block means of ``y`` (weights ``w``) in direction (t_y, t_w).
 
     ``w`` has y's shape (broadcast ones when unweighted); a tangent may be None (zero).
+    ``empty_ok``: blocks of weight 0 get a finite value the caller discards.
     """
-    total_w = _block_weights(bx, labels, w)
+    total_w = _block_weights(bx, labels, w, empty_ok)
     numerator = None
     if t_y is not None:
         numerator = w * t_y
@@ -61,9 +75,9 @@ def block_jvp(bx, labels, y, w, t_y, t_w):
     return bx.gather(bx.segment_sum(numerator, labels), labels) / total_w
 
 
-def block_vjp(bx, labels, y, w, grad, need_w):
+def block_vjp(bx, labels, y, w, grad, need_w, empty_ok=False):
     """The transpose of :func:`block_jvp`: ``(grad_y, grad_w or None)`` for ``grad``."""
-    total_w = _block_weights(bx, labels, w)
+    total_w = _block_weights(bx, labels, w, empty_ok)
     mean_grad = bx.gather(bx.segment_sum(grad, labels), labels) / total_w
     grad_w = (y - _block_means(bx, labels, w, y, total_w)) * mean_grad if need_w else None
     return w * mean_grad, grad_w
@@ -75,8 +89,10 @@ def fit_jvp(bx, labels, groups, y, w, t_y, t_w):
     t = block_jvp(bx, labels, y, w, t_y, t_w)
     if groups is None:
         return t
-    t = t - block_jvp(bx, groups, y, w, t_y, t_w)
-    return t if t_y is None else t + t_y
+    offset = -block_jvp(bx, groups, y, w, t_y, t_w, empty_ok=True)
+    if t_y is not None:
+        offset = offset + t_y
+    return t + bx.where(_weighed(bx, groups, w), offset, bx.zeros_like(offset))
 
 
 def fit_vjp(bx, labels, groups, y, w, grad, need_w):
@@ -84,9 +100,16 @@ def fit_vjp(bx, labels, groups, y, w, grad, need_w):
     grad_y, grad_w = block_vjp(bx, labels, y, w, grad, need_w)
     if groups is None:
         return grad_y, grad_w
-    group_y, group_w = block_vjp(bx, groups, y, w, grad, need_w)
-    grad_y = grad_y - group_y + grad
+    kept = bx.where(_weighed(bx, groups, w), grad, bx.zeros_like(grad))
+    group_y, group_w = block_vjp(bx, groups, y, w, kept, need_w, empty_ok=True)
+    grad_y = grad_y - group_y + kept
     return grad_y, (grad_w - group_w if need_w else None)
+
+
+def _weighed(bx, groups, w):
+    """Whether each entry's tie group has a positive weight (a mean to keep an offset
+    from)."""
+    return bx.gather(bx.segment_sum(w, groups), groups) > 0
 
 
 # --- block labels from an order -----------------------------------------------------------

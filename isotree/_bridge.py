@@ -42,9 +42,6 @@ class Bridge:
     def is_array(self, x):
         return isinstance(x, np.ndarray)
 
-    def in_host_memory(self, x):
-        return True
-
     def on_cuda(self, x):
         return False
 
@@ -85,10 +82,11 @@ class Bridge:
         return array
 
     def result_from_host(self, out, like):
-        """A host result (an array, a tuple of arrays or a float) back in this library."""
+        """A host result (an array, a tuple of arrays, or a float or dict of numbers, which
+        stay as they are) back in this library."""
         if isinstance(out, tuple):
             return tuple(self.result_from_host(o, like) for o in out)
-        if isinstance(out, float):
+        if isinstance(out, (float, dict)):
             return out
         return self.from_host(out, like)
 
@@ -118,6 +116,10 @@ class Bridge:
     def zeros_like(self, x):
         return np.zeros_like(x)
 
+    def clip(self, x, low, high):
+        """``x`` clipped to ``[low, high]`` (None: no bound)."""
+        return np.clip(x, low, high)
+
     def argsort(self, keys, descending=False):
         """A stable argsort along the last axis."""
         return np.argsort(-keys if descending else keys, axis=-1, kind="stable")
@@ -145,9 +147,6 @@ class TorchBridge(Bridge):
 
     def is_array(self, x):
         return isinstance(x, self.torch.Tensor)
-
-    def in_host_memory(self, x):
-        return x.device.type == "cpu"
 
     def on_cuda(self, x):
         return x.device.type == "cuda"
@@ -204,6 +203,9 @@ class TorchBridge(Bridge):
 
     def zeros_like(self, x):
         return self.torch.zeros_like(x)
+
+    def clip(self, x, low, high):
+        return x.clamp(low, high)
 
     def argsort(self, keys, descending=False):
         return self.torch.argsort(keys, dim=-1, descending=descending, stable=True)
@@ -269,9 +271,6 @@ class CupyBridge(Bridge):
     def is_array(self, x):
         return isinstance(x, self.cupy.ndarray)
 
-    def in_host_memory(self, x):
-        return False
-
     def on_cuda(self, x):
         return True
 
@@ -308,9 +307,6 @@ class JaxBridge(Bridge):
 
     def _platforms(self, x):
         return {d.platform for d in x.devices()}
-
-    def in_host_memory(self, x):
-        return not self.traced(x) and self._platforms(x) == {"cpu"}
 
     def device(self, x):
         return next(iter(x.devices()))
@@ -363,6 +359,9 @@ class JaxBridge(Bridge):
 
     def zeros_like(self, x):
         return self.jnp.zeros_like(x)
+
+    def clip(self, x, low, high):
+        return self.jnp.clip(x, low, high)
 
     def argsort(self, keys, descending=False):
         return self.jnp.argsort(keys, axis=-1, stable=True, descending=descending)
@@ -417,9 +416,6 @@ class ArrayApiBridge(Bridge):
 
     def is_array(self, x):
         return hasattr(x, "__array_namespace__")
-
-    def in_host_memory(self, x):
-        return False  # unknown: results go back through the library's own asarray
 
     def to_host(self, x):
         try:

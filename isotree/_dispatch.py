@@ -9,8 +9,8 @@
   and certificates of CUDA arrays, ``array_api_strict``, devices without CUDA kernels): one
   transfer to NumPy (none for host memory), the host engine, one transfer back to the
   library and device of the input. On a CPU this beats array-library code by one to three
-  orders of magnitude (see the contributor guide), so no second copy of the algorithms runs
-  there.
+  orders of magnitude (measured in the GPU guide, docs/gpu.rst), so no second copy of the
+  algorithms runs there.
 
 Results keep the input's library, device and float dtype (bfloat16, which NumPy lacks, is
 computed in float32 and returned as bfloat16); block labels are int64.
@@ -32,7 +32,11 @@ HOST = {
     "dag": dag.solve,
     "grid": dag.grid,
     "dag certificate": certificate.dag,
+    "order statistics": ida.statistics,
 }
+
+# Kinds whose result is a number, not a fit: nothing a gradient could flow through.
+_MEASURES = {"tree certificate", "dag certificate", "order statistics"}
 
 # Public NumPy-level functions that have a differentiable version in the adapters.
 _DIFFERENTIABLE = {"isotonic_regression", "tree_isotonic_regression",
@@ -53,7 +57,7 @@ def run(kind, options, *arrays, public):
     foreign = [a for a in arrays if bridge.is_array(a)]
     if public is not None:
         _refuse_traced(bridge, foreign, public)
-        if bridge.watched(*foreign):
+        if kind not in _MEASURES and bridge.watched(*foreign):
             _warn_no_gradient(public)
     if USE_CUDA_KERNELS and all(bridge.on_cuda(a) for a in foreign):
         from ._cuda import solve as cuda

@@ -149,13 +149,15 @@ def check_weights(weights, shape, axis, name="weights", zero=True):
     return w64, largest
 
 
-def check_some_weight(weights, name="weights"):
+def check_some_weight(weights, batch_shape, name="weights"):
     """Every problem (row of ``weights``, (m, n) or (1, n) shared) has a positive weight:
-    a problem of missing observations only has nothing to fit."""
+    a problem of missing observations only has nothing to fit. The message names a problem
+    by its index in ``batch_shape`` (the shape of the values without the order's axis)."""
     empty = ~np.any(weights > 0, axis=1)
     if weights.shape[1] and empty.any():
         row = int(np.flatnonzero(empty)[0])
-        where = "" if weights.shape[0] == 1 else f" of problem {row}"
+        where = ("" if weights.shape[0] == 1 else
+                 f" of problem {index_text(row, batch_shape)}")
         raise ValueError(f"{name}{where} are all 0: a problem needs at least one positive "
                          f"weight")
 
@@ -199,7 +201,7 @@ def check_predictor(x, shape, axis, rows_shape, name="x"):
 
 
 def check_bound(value, name):
-    """A bound is None or a real scalar (an infinite bound is no bound, as in NumPy's clip)."""
+    """A bound is None or a real scalar, not NaN."""
     if value is None:
         return None
     if isinstance(value, (int, float, np.integer, np.floating)):  # no array: compilers
@@ -215,11 +217,17 @@ def check_bound(value, name):
 
 
 def check_bounds(y_min, y_max):
-    """Validate the clipping bounds of a chain fit."""
+    """Validate the bounds of a fit: ``(y_min, y_max)``, each None or a real number, an
+    infinite bound on its own side standing for none (``y_min=inf`` or ``y_max=-inf``
+    would leave no finite fit, and are refused)."""
     if y_min is None and y_max is None:
         return None, None
     y_min = check_bound(y_min, "y_min")
     y_max = check_bound(y_max, "y_max")
+    for value, name, empty in ((y_min, "y_min", math.inf), (y_max, "y_max", -math.inf)):
+        if value == empty:
+            raise ValueError(f"{name} must be finite or {-empty}; got {value} (no finite fit "
+                             f"lies within it)")
     if y_min is not None and y_max is not None and y_min > y_max:
         raise ValueError(f"y_min must be <= y_max; got y_min={y_min} > y_max={y_max}")
     return y_min, y_max

@@ -53,7 +53,10 @@ def kkt_violation(y: ArrayLike, fit: ArrayLike, parent: ArrayLike | Tree | None 
     Raises
     ------
     ValueError
-        As :func:`tree_isotonic_regression`, and if `fit` does not have the shape of `y`.
+        As :func:`tree_isotonic_regression` (or :func:`isotree.dag_isotonic_regression`
+        with `edges`), and if `fit` does not have the shape of `y`.
+    TypeError
+        If both or neither of `parent` and `edges` are given.
 
     Notes
     -----

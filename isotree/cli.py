@@ -507,8 +507,9 @@ def solve(path, output=None, decreasing=False, ties=None, columns=None, keep=(),
           report=None):
     """Fit the values column of a CSV file; write every column plus ``fit``.
 
-    ``columns`` maps the options ``--y``, ``--weight``, ``--parent``, ``--x`` to column
-    names; ``keep`` lists columns copied unchanged. A line on ``report`` (default: standard
+    ``columns`` maps the options ``--y``, ``--weight``, ``--parent``, ``--x`` and ``--id``
+    to column names (with an id column, the parent column holds its names); ``keep`` lists
+    columns copied unchanged. A line on ``report`` (default: standard
     error) says which order and weights were used.
     """
     mapped = {option: name for option, name in (columns or {}).items() if name is not None}

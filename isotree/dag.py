@@ -65,7 +65,7 @@ def dag_isotonic_regression(y: ArrayLike, edges: ArrayLike, *,
         (a node above it stays above every node below it), and its own fit is the smallest
         value the order allows (see :doc:`/mathematics`).
     y_min, y_max : float, default=None
-        Bounds of the fit; None or an infinite bound means no bound. Clipping the fit to
+        Bounds of the fit; None (or -inf, inf) means no bound. Clipping the fit to
         them gives the solution of the bounded problem.
     return_blocks : bool, default=False
         Also return, for every node, its block's label: the smallest node index in the
@@ -238,19 +238,22 @@ def grid_isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
         problems.
     weights : array-like of the shape of `y` or of the grid, default=None
         Finite weights >= 0: per entry, or one per grid cell (the shape of `y` along
-        `axes`) shared by every problem. Default: all ones. A cell of weight 0 is a hole (a
-        dose pair not observed): it moves no other fit, the cells around it stay ordered
-        through it, and its own fit is the smallest value the order allows.
+        `axes`) shared by every problem (where both readings fit, as for a square grid
+        with `axes` reordered, weights of y's shape are meant). Default: all ones. A cell
+        of weight 0 is a hole (a dose pair not observed): it moves no other fit, the cells
+        around it stay ordered through it, and its own fit is the smallest value the order
+        allows.
     increasing : bool or sequence of bool, default=True
         The direction along every ordered axis, or one per axis of `axes`.
     axes : int or sequence of int, default=None
         The ordered axes; default: all of them.
     y_min, y_max : float, default=None
-        Bounds of the fit; None or an infinite bound means no bound. Clipping the fit to
+        Bounds of the fit; None (or -inf, inf) means no bound. Clipping the fit to
         them gives the solution of the bounded problem.
     return_blocks : bool, default=False
         Also return every entry's block label: the C-order flat index, within its grid,
-        of the block's first cell (``numpy.unravel_index`` turns it into coordinates).
+        of the block's first cell (of positive weight, where some weights are 0;
+        ``numpy.unravel_index`` turns it into coordinates).
 
     Returns
     -------
@@ -275,8 +278,9 @@ def grid_isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
     block of the recursion is order-convex, so its best upper set meets each grid row in
     a suffix of the block's interval, and a dynamic program over the rows finds it in
     O(block size) (Spouge, Wan & Wilbur 2003), with no max-flow. Three or more: the
-    max-flow on :func:`grid_edges` (about k n edges for n cells). A grid with holes
-    (weights of 0) is solved as the DAG of its other cells, on the max-flow.
+    max-flow on :func:`grid_edges` (about k n edges for n cells). Holes (weights of 0)
+    stay in a 2-D grid as free cells of the staircase program, at no extra cost; with
+    three or more axes the DAG of the other cells is solved.
 
     Examples
     --------

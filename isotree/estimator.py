@@ -26,7 +26,7 @@ from ._numba.curve import curve_thresholds, interpolate
 from ._numba.scaling import scan_rows
 from .solvers import isotonic_regression
 
-TIES = ("secondary", "primary", "tertiary")
+TIE_RULES = ("secondary", "primary", "tertiary")
 OUT_OF_BOUNDS = ("nan", "clip", "raise")
 INTERPOLATION = ("linear", "step")
 
@@ -35,8 +35,9 @@ class IsotonicRegression(RegressorMixin, TransformerMixin, BaseEstimator):
     r"""Isotonic regression of a target on one feature, as a scikit-learn estimator.
 
     A drop-in for :class:`sklearn.isotonic.IsotonicRegression` (same parameters, fitted
-    attributes and predictions) that fits several times faster, accepts zero sample
-    weights as missing samples, and adds R's step function and the other tie rules.
+    attributes except the interpolating function ``f_``, and predictions) that fits
+    several times faster, accepts zero sample weights as missing samples, and adds R's
+    step function and the other tie rules.
     Besides the methods below it has scikit-learn's ``fit_transform``, ``score`` (R²),
     ``get_params``, ``set_params`` and ``set_output``.
     :meth:`~isotree.IsotonicRegression.fit` solves
@@ -53,7 +54,7 @@ class IsotonicRegression(RegressorMixin, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     y_min, y_max : float, default=None
-        Bounds of the fitted values; None or an infinite bound means no bound. The fit
+        Bounds of the fitted values; None (or -inf, inf) means no bound. The fit
         is the unbounded fit clipped to them, which for constant bounds is the exact
         bounded fit.
     increasing : bool or "auto", default=True
@@ -207,7 +208,7 @@ class IsotonicRegression(RegressorMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"increasing must be True, False or 'auto'; got "
                              f"{self.increasing!r}")
         v.check_choice(self.out_of_bounds, "out_of_bounds", OUT_OF_BOUNDS)
-        v.check_choice(self.ties, "ties", TIES)
+        v.check_choice(self.ties, "ties", TIE_RULES)
         v.check_choice(self.interpolation, "interpolation", INTERPOLATION)
         v.check_bounds(self.y_min, self.y_max)
 

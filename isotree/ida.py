@@ -20,7 +20,6 @@ from . import _dispatch
 from . import _options as opt
 from . import _validate as v
 from ._bridge import bridge_of
-from ._engine.ida import order_statistics
 
 __all__ = ["isotonic_logits", "mixup_mass", "order_violations"]
 
@@ -288,19 +287,5 @@ def order_violations(scores: ArrayLike, mass: ArrayLike) -> dict[str, float]:
     >>> stats["violation_rate"], stats["kendall_tau"], stats["top2_all_mixed"]
     (0.5, 0.0, 0.5)
     """
-    bridge = bridge_of(scores, mass)
-    if bridge is not None:  # statistics are computed on the host
-        scores, mass = (bridge.to_host(a) if bridge.is_array(a) else a for a in (scores, mass))
-    out = order_statistics(scores, mass)
-
-    def mean_of(column):
-        values = column[~np.isnan(column)]
-        return float(values.mean()) if values.size else float("nan")
-
-    return {
-        "violation_rate": mean_of(out[:, 0]),
-        "kendall_tau": mean_of(out[:, 1]),
-        "top2_any_mixed": mean_of(out[:, 2]),
-        "top2_all_mixed": mean_of(out[:, 3]),
-        "rows": int(out.shape[0]),
-    }
+    return _dispatch.run("order statistics", None, scores, mass,
+                         public="ida.order_violations")

@@ -1,7 +1,7 @@
 """JAX adapters: the solvers as ``jax.custom_jvp`` functions, and KD losses.
 
 Each solver is built from its description (:mod:`isotree._autodiff`). The forward is a
-``jax.pure_callback`` into the public solver on the host (``vmap_method="broadcast_all"``:
+``jax.pure_callback`` into the dispatcher and host engine (``vmap_method="broadcast_all"``:
 the solvers batch over leading axes) returning the fit and the block labels (an integer
 output with a zero tangent). The JVP is the block average of :mod:`isotree._blocks` in
 ``jax.numpy``: linear in the tangent, so JAX transposes it for reverse mode and
@@ -44,9 +44,12 @@ def _callback(problem, y, w, aux):
         aux = [np.asarray(a) for a in aux]
         try:
             fit, labels, groups = ad.forward(NUMPY, problem, y, w, aux)
-        except (ValueError, TypeError):
-            labels = np.ascontiguousarray(np.broadcast_to(
-                np.arange(y.shape[problem.axis], dtype=np.int32), y.shape))
+        except (ValueError, TypeError):  # every entry its own block, along the axis
+            labels = np.moveaxis(np.broadcast_to(
+                np.arange(y.shape[problem.axis], dtype=np.int32),
+                np.moveaxis(np.empty(y.shape, np.int8), problem.axis, -1).shape),
+                -1, problem.axis)
+            labels = np.ascontiguousarray(labels)
             return np.full(y.shape, np.nan, y.dtype), labels, labels
         return (np.asarray(fit, dtype=y.dtype), np.asarray(labels, dtype=np.int32),
                 np.asarray(groups, dtype=np.int32))
@@ -135,7 +138,7 @@ def _apply(problem, y, weights, aux=()):
                     else jnp.asarray(a) for a in aux)
         fit = _solve(problem, y, full, aux)[0]
     if problem.bounded:
-        fit = jnp.clip(fit, problem.y_min, problem.y_max)
+        fit = ad.bounded(_bx, problem, fit, w, aux)
     return fit.astype(dtype if jnp.issubdtype(dtype, jnp.floating) else compute)
 
 

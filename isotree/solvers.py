@@ -53,7 +53,7 @@ def isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
         fit; ``"tertiary"``: only their weighted mean is ordered, each keeps its offset
         from it.
     y_min, y_max : float, default=None
-        Bounds of the fit; None or an infinite bound means no bound. With
+        Bounds of the fit; None (or -inf, inf) means no bound. With
         ``ties="tertiary"`` they bound the tie groups' means (each entry keeps its offset).
     axis : int, default=-1
         The axis along which the order runs; every other axis indexes independent problems,
@@ -164,7 +164,7 @@ def tree_isotonic_regression(y: ArrayLike, parent: ArrayLike | Tree, *,
     increasing : bool, default=True
         ``True``: ``f[parent[i]] <= f[i]``; ``False``: ``f[parent[i]] >= f[i]``.
     y_min, y_max : float, default=None
-        Bounds of the fit; None or an infinite bound means no bound. Clipping the fit to
+        Bounds of the fit; None (or -inf, inf) means no bound. Clipping the fit to
         them gives the solution of the bounded problem.
     return_blocks : bool, default=False
         Also return, for every node, its block's top node (the node of the block closest
@@ -258,7 +258,7 @@ def star_isotonic_regression(y: ArrayLike, root: ArrayLike = 0, *,
     increasing : bool, default=True
         ``True``: the root is the minimum; ``False``: the root is the maximum.
     y_min, y_max : float, default=None
-        Bounds of the fit; None or an infinite bound means no bound. Clipping the fit to
+        Bounds of the fit; None (or -inf, inf) means no bound. Clipping the fit to
         them gives the solution of the bounded problem.
     axis : int, default=-1
         The axis of each problem; the others index independent problems.

@@ -40,16 +40,7 @@ _bx = known("torch")
 Tensor = torch.Tensor
 
 
-# --- layout helpers ---------------------------------------------------------------------------
-
-def _last(t, axis):
-    """``t`` with ``axis`` (negative) moved last."""
-    return t if axis == -1 or t.dim() <= 1 else t.movedim(axis, -1)
-
-
-def _back(t, axis):
-    return t if axis == -1 or t.dim() <= 1 else t.movedim(-1, axis)
-
+# --- operator outputs ---------------------------------------------------------------------------
 
 def _empty_labels(like):
     return torch.empty((0,), dtype=torch.int64, device=like.device)
@@ -276,7 +267,8 @@ def _vmap_solver(op, aux_shape):
     def rule(info, in_dims, y, w, aux, *options):
         y_dim, w_dim, aux_dim = in_dims[:3]
         if any(d is not None for d in in_dims[3:]):
-            raise ValueError("only tensors can be batched")
+            raise ValueError("vmap can batch only the tensors of an isotree operator (y, "
+                             "weights, x, root, mass), not its options")
         shape = _batched_shape(info, y, y_dim)
         y = _batch_first(y, y_dim, shape)
         if w is not None:
@@ -287,8 +279,6 @@ def _vmap_solver(op, aux_shape):
         return (fit, labels, groups), (0, 0, 0 if groups.shape == fit.shape else None)
 
     op.register_vmap(rule)
-
-
 
 
 def _roots_shape(shape, axis):
@@ -341,14 +331,15 @@ _TREES = collections.OrderedDict()  # data pointer of a parent tensor -> (tensor
 _TREES_KEPT = 32
 
 
-def _tree_tensor(tree):
-    """The parent array of a validated Tree as an int64 tensor, remembered with the Tree so
-    that the operator does not validate it again."""
+def _tree_tensor(tree, device):
+    """The parent array of a validated Tree as an int64 tensor on ``device``, remembered
+    with the Tree so that the operator does not validate it again (one per device: a copy
+    made on every call would be validated, and on a GPU copied to the host, every call)."""
     for tensor, known_tree in _TREES.values():
-        if known_tree is tree:
+        if known_tree is tree and tensor.device == device:
             return tensor
     with torch._C._DisableFuncTorch():  # a plain tensor, even inside torch.func transforms
-        tensor = torch.from_numpy(tree.parent.copy())
+        tensor = torch.from_numpy(tree.parent.copy()).to(device)
     _TREES[tensor.data_ptr()] = (tensor, tree)
     while len(_TREES) > _TREES_KEPT:
         _TREES.popitem(last=False)
@@ -373,9 +364,9 @@ _TRACED = []
 
 
 @torch._dynamo.assume_constant_result
-def _traced_tree(parent):
+def _traced_tree(parent, device):
     tree = ad.tree_of(parent)
-    _TRACED.append((tree, _tree_tensor(tree)))
+    _TRACED.append((tree, _tree_tensor(tree, device)))
     return len(_TRACED) - 1
 
 
@@ -385,15 +376,16 @@ def _traced_roots(shape, axis, root):
     return len(_TRACED) - 1
 
 
-def _tree_and_tensor(parent):
-    """The validated Tree of ``parent`` and its parent tensor (for the operator)."""
+def _tree_and_tensor(parent, device):
+    """The validated Tree of ``parent`` and its parent tensor on ``device`` (for the
+    operator)."""
     if isinstance(parent, Tensor) and torch.compiler.is_compiling():
         raise ValueError("parent must be concrete under torch.compile: pass a Tree, a list "
                          "or a NumPy array (validated once, when the function is traced)")
     if torch.compiler.is_compiling():
-        return _TRACED[_traced_tree(parent)]
+        return _TRACED[_traced_tree(parent, device)]
     tree = ad.tree_of(parent)
-    return tree, _tree_tensor(tree)
+    return tree, _tree_tensor(tree, device)
 
 
 def _roots_tensor(shape, axis, root, device):
@@ -540,7 +532,7 @@ def _run(problem, op, y, weights, aux=(), aux_batch=False):
         w = _real_tensor(weights, "weights", y.device).to(device=y.device, dtype=compute)
     fit = _apply(problem, _Call(op, problem, aux_batch), y, w, aux)
     if problem.bounded:
-        fit = fit.clamp(problem.y_min, problem.y_max)
+        fit = ad.bounded(_bx, problem, fit, w, aux)
     return fit if fit.dtype == dtype or not dtype.is_floating_point else fit.to(dtype)
 
 
@@ -611,10 +603,9 @@ def tree_isotonic_regression(y, parent, *, weights=None, increasing=True, y_min=
     """
     _host_option(parent, "parent")
     y = _values(y)
-    tree, parent_tensor = _tree_and_tensor(parent)
+    tree, parent_tensor = _tree_and_tensor(parent, y.device)
     problem = ad.tree(y.dim(), tree, increasing=increasing, y_min=y_min, y_max=y_max,
                       axis=axis, blocks=blocks)
-    parent_tensor = parent_tensor.to(y.device)
     increasing = problem.options.increasing
     return _run(problem, lambda y, w, axis: _tree_op(y, w, parent_tensor, increasing, axis,
                                                      problem.blocks), y, weights)

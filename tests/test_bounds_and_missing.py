@@ -178,18 +178,22 @@ def test_zero_weights_keep_tertiary_offsets_and_move_nothing():
     alone = isotree.isotonic_regression(y[:4], weights=w[:4], x=x[:4], ties="tertiary")
     np.testing.assert_array_equal(fit[:4], alone)
     assert fit[4] == y[4] + (fit[1] - y[1])  # the offset from its tie group's shift
-    assert fit[5] == fit[:4].max()  # alone at its x: the largest fit below it
+    # Alone at its x: the largest value the order compares below it, a group's mean (the
+    # group at x = 2 has fits 4 and 2, mean 3), not an entry's fit.
+    assert fit[5] == 3.0 == fit[1:3].mean()
 
 
-def test_a_grid_of_missing_cells_through_a_chain_keeps_blocks_and_labels():
+def test_missing_entries_of_a_chain_join_the_block_below_them():
     y = np.array([[3.0, 0.0, 1.0, 5.0, 4.0]] * 2)
     w = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
     fit, blocks = isotree.isotonic_regression(y, weights=w, return_blocks=True)
-    np.testing.assert_array_equal(fit[0], [2.0, 2.0, 2.0, 2.0, 4.0])
-    np.testing.assert_array_equal(blocks[0], [0, 0, 0, 0, 4])
+    np.testing.assert_array_equal(fit, [[2.0, 2.0, 2.0, 2.0, 4.0]] * 2)
+    np.testing.assert_array_equal(blocks, [[0, 0, 0, 0, 4]] * 2)
+    # Falling: below an entry are the entries after it; entry 1 is above {2, 4} (2.5).
     fit, blocks = isotree.isotonic_regression(y, weights=w, increasing=False,
                                               return_blocks=True)
-    np.testing.assert_array_equal(fit[0], [3.0, 2.5, 2.5, 2.5, 2.5])
+    np.testing.assert_array_equal(fit, [[3.0, 2.5, 2.5, 2.5, 2.5]] * 2)
+    np.testing.assert_array_equal(blocks, [[0, 2, 2, 2, 2]] * 2)
 
 
 def test_derivatives_treat_a_missing_observation_as_a_member_of_weight_zero():
@@ -202,6 +206,28 @@ def test_derivatives_treat_a_missing_observation_as_a_member_of_weight_zero():
     np.testing.assert_array_equal(fit.detach(), [2.0, 2.0, 2.0, 5.0])
     fit[1].backward()  # the missing entry copies the block {0, 2}: 1/2 each
     np.testing.assert_array_equal(y.grad, [0.5, 0.0, 0.5, 0.0])
+
+
+def test_tertiary_derivatives_with_a_missing_observation_alone_at_its_x():
+    # Entry 4 is alone at x = 4 with weight 0: it takes the largest group mean below it
+    # (the group at x = 3, entry 3), so its derivative is entry 3's.
+    torch = pytest.importorskip("torch")
+    import isotree.torch as itorch
+
+    y = torch.tensor([1.0, 4.0, 2.0, 3.0, 9.0], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0], dtype=torch.float64)
+    x = torch.tensor([1, 2, 2, 3, 4])
+    fit = itorch.isotonic_regression(y, weights=w, x=x, ties="tertiary")
+    np.testing.assert_array_equal(fit.detach(), [1.0, 4.0, 2.0, 3.0, 3.0])
+    fit.sum().backward()
+    np.testing.assert_array_equal(y.grad, [1.0, 1.0, 1.0, 2.0, 0.0])
+    # Against finite differences in y, every direction (a pooled block, a missing entry
+    # tied with observed ones, one alone; weights of 0 cannot be perturbed both ways).
+    y = torch.tensor([1.0, 4.0, 2.0, 0.5, 9.0, 2.5], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor([1.0, 2.0, 1.0, 1.0, 0.0, 0.0], dtype=torch.float64)
+    x = torch.tensor([1, 2, 2, 3, 4, 2])
+    assert torch.autograd.gradcheck(
+        lambda y: itorch.isotonic_regression(y, weights=w, x=x, ties="tertiary"), (y,))
 
 
 # --- bounds ----------------------------------------------------------------------------------
@@ -311,3 +337,38 @@ def test_tertiary_bounds_keep_the_order_of_the_means():
     np.testing.assert_allclose(fit, [0.1, 0.1, -4.9, 5.1])
     means = [fit[:2].mean(), fit[2:].mean()]
     assert means[0] <= means[1] + 1e-12
+
+
+@pytest.mark.parametrize("library", ["torch", "jax"])
+def test_adapters_bound_tertiary_ties_as_the_host_does(library):
+    """The adapters solve without bounds and bound after: under tertiary ties they must
+    clip the groups' means, as the host does, not single entries."""
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=(6, 9)) * 3
+    x = rng.integers(0, 4, 9)
+    w = rng.uniform(0.5, 2.0, 9)
+    w[[2, 7]] = 0.0  # missing observations, tied or alone
+    expected = isotree.isotonic_regression(y, weights=w, x=x, ties="tertiary", y_min=-1.0,
+                                           y_max=0.5, axis=-1)
+    if library == "torch":
+        torch = pytest.importorskip("torch")
+        import isotree.torch as adapter
+
+        def solve(y):
+            return adapter.isotonic_regression(torch.tensor(y), weights=torch.tensor(w),
+                                               x=torch.tensor(x), ties="tertiary",
+                                               y_min=-1.0, y_max=0.5, axis=0).numpy()
+    else:
+        jax = pytest.importorskip("jax")
+        import isotree.jax as adapter
+
+        def solve(y):
+            jax.config.update("jax_enable_x64", True)
+            try:
+                f = jax.jit(lambda v: adapter.isotonic_regression(
+                    v, weights=w, x=x, ties="tertiary", y_min=-1.0, y_max=0.5, axis=0))
+                return np.asarray(f(jax.numpy.asarray(y)))
+            finally:
+                jax.config.update("jax_enable_x64", False)
+    # Along axis 0 of the transposed batch: the bounds follow the axis too.
+    np.testing.assert_allclose(solve(y.T).T, expected, rtol=1e-12, atol=1e-12)

@@ -51,7 +51,7 @@ def _op_samples():
     y = y.detach().requires_grad_()
     x = torch.tensor([0, 1, 1, 2, 2, 3, 4])
     roots = torch.tensor([0, 3, 6, 2])
-    parent = itorch._tree_tensor(TREE)
+    parent = itorch._tree_tensor(TREE, torch.device("cpu"))
     yield "chain", OPS.isotonic_regression, (y, w, None, True, "primary", -1, "solver")
     yield "chain-x-tertiary", OPS.isotonic_regression, (y, None, x, False, "tertiary", -1,
                                                         "solver")

@@ -223,6 +223,11 @@ def test_tree_of_a_tree_and_infinite_bounds():
         isotree.tree_isotonic_regression([2.0, 0.0, 5.0], again), [1.0, 1.0, 5.0])
     fit = isotree.isotonic_regression([3.0, 1.0], y_min=-np.inf, y_max=np.inf)
     np.testing.assert_array_equal(fit, [2.0, 2.0])
+    # An infinite bound on the wrong side would leave no finite fit.
+    with pytest.raises(ValueError, match="y_min must be finite or -inf; got inf"):
+        isotree.tree_isotonic_regression([2.0, 0.0], [-1, 0], y_min=np.inf)
+    with pytest.raises(ValueError, match="y_max must be finite or inf; got -inf"):
+        isotree.grid_isotonic_regression([[2.0, 0.0]], y_max=-np.inf)
 
 
 def test_rows_of_a_batch_are_independent():

@@ -103,11 +103,13 @@ class _Kernels:
         return solve.chain(bridge, options, y, w, x)
 
     @staticmethod
-    def star_on_kernels(bridge, y, root, w, increasing, axis, blocks, threads=None):
+    def star_on_kernels(bridge, y, root, w, increasing, axis, blocks, threads=None,
+                        y_min=None, y_max=None):
         from isotree import _options as opt
         from isotree._cuda import solve
 
-        options = opt.star(increasing=increasing, axis=axis, return_blocks=blocks)
+        options = opt.star(increasing=increasing, axis=axis, return_blocks=blocks,
+                           y_min=y_min, y_max=y_max)
         return solve.star(bridge, options, y, root, w, threads)
 
     @staticmethod
@@ -257,6 +259,12 @@ def test_star_kernel(kernels):
             y[untied], roots[untied], increasing=increasing), rtol=1e-5)
     assert_matches_oracle(host(fit)[untied], y[untied],
                           lambda r: star_edges(30, roots[untied][r]), w)
+    # Bounds clip the fit, as on the host.
+    bounded = api.star_on_kernels(xp, dev(y[:1]), dev(roots[:1]), dev(w), True, -1, False,
+                                  threads, y_min=-0.5, y_max=0.25)
+    np.testing.assert_allclose(host(bounded), isotree.star_isotonic_regression(
+        y[:1], roots[:1], weights=w, y_min=-0.5, y_max=0.25), rtol=1e-12, atol=0)
+    assert host(bounded).max() <= 0.25 and host(bounded).min() >= -0.5
     with pytest.raises(ValueError, match="root must be an index"):
         api.star_on_kernels(xp, dev(y), 30, None, True, -1, False, threads)
 

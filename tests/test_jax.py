@@ -1,3 +1,5 @@
+import functools
+
 import numpy as np
 import pytest
 
@@ -205,6 +207,9 @@ def test_errors_outside_jit_nan_inside_and_no_silent_zero_derivative():
         ijax.isotonic_regression(jnp.zeros(2), jnp.ones(2))  # weights are keyword-only
     fit = jax.jit(ijax.isotonic_regression)(jnp.array([0.0, jnp.nan, 1.0]))
     assert np.all(np.isnan(fit))
+    fit = jax.jit(functools.partial(ijax.isotonic_regression, axis=0))(
+        jnp.array([[0.0, 1.0, 2.0], [jnp.nan, 0.0, 1.0]]))  # any axis
+    assert fit.shape == (2, 3) and np.all(np.isnan(fit))
     mass = mixup_mass([0], [1], 0.7, 3)
     z = jnp.array([[1.0, 2.0, 0.0]])
     with pytest.raises(ValueError, match="has no derivative"):
@@ -255,3 +260,17 @@ def test_solvers_match_numpy():
                                                              weights=w),
                                isotree.tree_isotonic_regression(y, parent, weights=w),
                                rtol=1e-12)
+
+
+def test_host_only_functions_refuse_traced_arrays_by_name():
+    mass = mixup_mass([0], [1], 0.7, 3)
+    z = jnp.array([[1.0, 2.0, 0.0]])
+    for call, name in [(lambda v: isotree.isotonic_regression(v), "isotonic_regression"),
+                       (lambda v: isotree.ida.order_violations(v, mass)["rows"],
+                        "ida.order_violations"),
+                       (lambda v: isotree.kkt_violation(v[0], v[0], [-1, 0, 0]),
+                        "kkt_violation")]:
+        with pytest.raises(TypeError, match=f"isotree.{name} runs on the host and needs "
+                                            "concrete arrays"):
+            jax.jit(call)(z)
+    assert isotree.ida.order_violations(z, mass)["rows"] == 1  # concrete arrays are fine

@@ -272,8 +272,11 @@ def test_numpy_level_warns_only_when_a_gradient_is_expected():
         with torch.no_grad():
             isotree.isotonic_regression(y)  # no gradient expected
         isotree.isotonic_regression(y.detach(), weights=np.ones(2))
-    with pytest.warns(UserWarning, match="has no differentiable version"):
+        # Certificates and statistics return numbers: nothing to differentiate.
         isotree.kkt_violation(y, y, [-1, 0])
+        isotree.ida.order_violations(y[None], np.array([[1.0, 0.0]]))
+    with pytest.warns(UserWarning, match="has no differentiable version"):
+        isotree.dag_isotonic_regression(y, [[1, 0]])
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32,

@@ -39,9 +39,14 @@ def test_a_problem_of_zero_weights_only_is_an_error(solve):
     solve(np.zeros(3), np.array([0.0, -0.0, 1.0]))  # missing observations are fine
     with pytest.raises(ValueError, match="weights are all 0"):
         solve(np.zeros(3), np.zeros(3))
-    with pytest.raises(ValueError, match="weights of problem 1 are all 0"):
+    with pytest.raises(ValueError, match=r"weights of problem \[1\] are all 0"):
         isotree.isotonic_regression(np.zeros((2, 3)),
                                     weights=np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0]]))
+    # A problem is named by its index in the batch, whatever the order's axis.
+    w = np.ones((4, 2, 3))
+    w[:, 1, 2] = 0.0
+    with pytest.raises(ValueError, match=r"weights of problem \[1, 2\] are all 0"):
+        isotree.isotonic_regression(np.zeros((4, 2, 3)), weights=w, axis=0)
 
 
 @pytest.mark.parametrize("solve", SOLVERS.values(), ids=SOLVERS.keys())

@@ -175,7 +175,7 @@ def ida(bridge, z, mass, exact, n_iter, with_labels, threads=None):
     Rows with at most ``kernels.SLOTS`` entries above their lowest mass (Mixup, CutMix,
     k-way mixes) are solved in one pass; if any row has more, the whole batch is solved
     again from its (mass, logit) order, sorted by the library (one host synchronisation
-    on the largest count, as on the array-API path).
+    on the largest count).
     """
     xp = bridge.xp
     b, c = z.shape

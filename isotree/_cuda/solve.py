@@ -76,7 +76,7 @@ def run(kind, options, bridge, arrays):
     return jax.dlpack.from_dlpack(out)
 
 
-def chain(bridge, options, y, weights, x, threads=None):
+def chain(bridge, options, y, weights, x):
     """:func:`isotree.isotonic_regression` (primary ties) on the CUDA kernels."""
     xp = bridge.xp
     problem = Problem(bridge, y, weights, options.axis)
@@ -86,6 +86,12 @@ def chain(bridge, options, y, weights, x, threads=None):
     else:
         fit, labels = launch.predictor(bridge, problem.y, problem.w, problem.lay_out(x, "x"),
                                        sign, options.return_blocks)
+    return _result(xp, problem, options, fit, labels)
+
+
+def _result(xp, problem, options, fit, labels):
+    """The fit in the caller's layout, clipped to the bounds (exact for constant bounds),
+    with the labels if asked (as the host engine's ``Rows.result``)."""
     fit = problem.finish(fit)
     if options.bounded:
         fit = xp.clip(fit, options.y_min, options.y_max)
@@ -104,9 +110,7 @@ def star(bridge, options, y, root, weights, threads=None):
     sign = -1.0 if options.increasing else 1.0  # the kernels' root is the maximum
     fit, labels = launch.star(bridge, problem.y, problem.w, roots, sign, options.return_blocks,
                               threads)
-    if options.return_blocks:
-        return problem.finish(fit), problem.finish_labels(labels)
-    return problem.finish(fit)
+    return _result(xp, problem, options, fit, labels)
 
 
 def logits(bridge, options, z, mass, threads=None):
@@ -116,8 +120,10 @@ def logits(bridge, options, z, mass, threads=None):
     device = bridge.device(like)
     z = v.device_float(xp, z, "logits", device, bridge.accumulator)
     m = v.device_float(xp, mass, "mass", device, bridge.accumulator)
-    if z.ndim == 0 or m.ndim == 0:
-        raise ValueError("logits and mass must have at least one dimension; got a scalar")
+    for values, name in ((z, "logits"), (m, "mass")):
+        if values.ndim == 0:
+            raise ValueError(f"{name} must have at least one dimension (shape (..., c)); "
+                             f"got a scalar")
     if tuple(z.shape) != tuple(m.shape):
         raise ValueError(f"mass must have the shape of logits {tuple(z.shape)}; got "
                          f"{tuple(m.shape)}")

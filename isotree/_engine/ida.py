@@ -59,6 +59,23 @@ def solve(options, logits, mass):
     return fit
 
 
+def statistics(options, scores, mass):
+    """:func:`isotree.ida.order_violations` on host arrays (``options`` unused: None)."""
+    out = order_statistics(scores, mass)
+
+    def mean_of(column):
+        values = column[~np.isnan(column)]
+        return float(values.mean()) if values.size else float("nan")
+
+    return {
+        "violation_rate": mean_of(out[:, 0]),
+        "kendall_tau": mean_of(out[:, 1]),
+        "top2_any_mixed": mean_of(out[:, 2]),
+        "top2_all_mixed": mean_of(out[:, 3]),
+        "rows": int(out.shape[0]),
+    }
+
+
 def order_statistics(scores, mass):
     """Per row ``[violates, Kendall tau, top-2 any mixed, top-2 all mixed]`` (see
     :func:`isotree.ida.order_violations`) as a (rows, 4) array."""

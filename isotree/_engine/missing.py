@@ -146,7 +146,8 @@ def predictor(rows, x_rows, mode, predictor_rows):
     entries by ``predictor_rows``, then each zero-weight entry by the rule of the module,
     read in the order of ``x`` (ties: an entry tied with positive-weight entries shares
     their fit under secondary ties and keeps its offset from their shift under tertiary
-    ties; otherwise the largest fit of the positive-weight entries strictly below it)."""
+    ties; otherwise the largest fit of the positive-weight entries strictly below it, where
+    under tertiary ties a fit is a tie group's weighted mean: that order is on the means)."""
     m, n = rows.y.shape
     fit = np.empty((m, n))
     labels = np.empty((m, n), dtype=np.int64)
@@ -161,29 +162,37 @@ def predictor(rows, x_rows, mode, predictor_rows):
                        sub_labels, 1)
         fit[r, columns] = sub_fit[0]
         labels[r, columns] = columns[sub_labels[0]]
-        _fill_predictor(rows.y[r], x_rows[r], positive, mode, rising, fit[r], labels[r])
+        w = rows.w[0] if rows.w.shape[0] == 1 else rows.w[r]
+        _fill_predictor(rows.y[r], w, x_rows[r], positive, mode, rising, fit[r], labels[r])
     return fit, labels
 
 
-def _fill_predictor(y, x, positive, mode, rising, fit, labels):
+def _fill_predictor(y, w, x, positive, mode, rising, fit, labels):
     """The zero-weight entries of one row of a predictor order (see :func:`predictor`)."""
     columns = np.flatnonzero(positive)
     missing = np.flatnonzero(~positive)
     order = columns[np.argsort(x[columns], kind="stable")]
     xs = x[order]
+    # What the order compares: the fits, or under tertiary ties the groups' means.
+    level = fit.copy()
+    if mode == 2:
+        _, group = np.unique(xs, return_inverse=True)
+        means = (np.bincount(group, w[order] * fit[order])
+                 / np.bincount(group, w[order]))
+        level[order] = means[group]
     # The entries a missing one must lie above, in the order they are met, and at each
-    # point the one of largest fit so far.
+    # point the one of largest level so far.
     met = order if rising else order[::-1]
-    values = fit[met]
+    values = level[met]
     newest = np.where(values == np.maximum.accumulate(values), np.arange(values.size), 0)
     leader = met[np.maximum.accumulate(newest)]
     if rising:  # below: the entries of smaller x
         count = np.searchsorted(xs, x[missing], side="left")
     else:  # below: the entries of larger x
         count = xs.size - np.searchsorted(xs, x[missing], side="right")
-    lowest = columns[np.argmin(fit[columns])]
+    lowest = columns[np.argmin(level[columns])]
     source = np.where(count > 0, leader[np.maximum(count - 1, 0)], lowest)
-    new_fit = fit[source]
+    new_fit = level[source]
     if mode:  # secondary or tertiary ties: an entry tied with positive-weight ones
         k = np.minimum(np.searchsorted(xs, x[missing]), xs.size - 1)
         tied = xs[k] == x[missing]

@@ -46,6 +46,7 @@ NETWORK_SIZE = 1 << 20
 # grids, where a fresh start costs 0.5 to 0.9 times a reused flow).
 REUSE_ABOVE = 0.15
 
+
 def dag_rows(y, w, pairs, order):
     """Fit and block labels of every row of ``y`` (R, n) on the DAG ``pairs`` (validated,
     ``order`` topological with lower ends first); ``w`` is (R, n) or (1, n). The rows of a

@@ -61,7 +61,7 @@ class Rows:
         if bad_w:
             v.check_weights(weights, array.shape, self.axis)  # likewise
         if zeros:
-            v.check_some_weight(self.w)
+            v.check_some_weight(self.w, self.shape[:-1])
         #: How many weights are 0 (missing observations: see :mod:`.missing`).
         self.zeros = zeros
         self.scale = scale if scaled else _NO_SCALE[sign]
@@ -131,10 +131,8 @@ class Rows:
     def threads(self, workers):
         return _threads.threads_for(workers, self.y.size, self.y.shape[0])
 
-    def finish(self, rows, unscale=False):
-        """Restore the caller's shape, axis and dtype (undoing the factors if asked)."""
-        if unscale:
-            rows /= self.scale[:, :1]
+    def finish(self, rows):
+        """Restore the caller's shape, axis and dtype."""
         return self.shape_back(rows).astype(self.out_dtype, copy=False)
 
     def result(self, fit, labels, options, clip=True):
