@@ -33,17 +33,24 @@ def nearest_positive_ancestor(parent, order, positive):
 
 
 @jit
+def _lowest_positive(fit, positive):
+    """The positive-weight node of the smallest fit (the first of them)."""
+    low = np.inf
+    low_at = -1
+    for v in range(fit.shape[0]):
+        if positive[v] and fit[v] < low:
+            low = fit[v]
+            low_at = v
+    return low_at
+
+
+@jit
 def fill_missing(parent, order, positive, increasing, fit, labels, best, arg):
     """Fill the zero-weight nodes of every row of ``fit``/``labels`` (k, n) in place (the
     positive ones hold the fit already); ``best``/``arg`` are scratch of length n."""
     n = parent.shape[0]
     for r in range(fit.shape[0]):
-        low = np.inf
-        low_at = -1
-        for v in range(n):
-            if positive[v] and fit[r, v] < low:
-                low = fit[r, v]
-                low_at = v
+        low_at = _lowest_positive(fit[r], positive)
         if increasing:  # parents first: a zero node copies its parent (filled already)
             for k in range(n):
                 v = order[k]
@@ -123,12 +130,7 @@ def fill_missing_dag(order, start, mid, nbr, positive, fit, labels, best, arg):
     smallest fit of the row; ``best``/``arg`` are scratch of length n."""
     n = order.shape[0]
     for r in range(fit.shape[0]):
-        low = np.inf
-        low_at = -1
-        for v in range(n):
-            if positive[v] and fit[r, v] < low:
-                low = fit[r, v]
-                low_at = v
+        low_at = _lowest_positive(fit[r], positive)
         for k in range(n):  # lower ends first: everything below x is settled
             x = order[k]
             if positive[x]:
