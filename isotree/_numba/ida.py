@@ -36,7 +36,7 @@ from .star import star_threshold
 
 EXACT, APPROX, SHIFT = 0, 1, 2
 # Measured on 256 rows of random and of teacher-like logits, c = 10 to 10000: each pass costs
-# about c/3 ns and sorting m candidates about m^2/4, so the passes stop once m^2 <= FEW * c;
+# about c/3 ns and sorting m candidates about m^2/4 ns, so the passes stop once m^2 <= FEW * c;
 # 5 passes at most (random logits at c = 1000 still gain from the fifth), and at most SMALL
 # candidates are sorted (more go to the star's randomised search).
 PASSES = 5
