@@ -49,6 +49,17 @@ def _root(link, x):
 
 
 @jit
+def _join(link, u, v):
+    """Join the pieces of ``u`` and ``v``, the larger root linked below the smaller."""
+    ru = _root(link, u)
+    rv = _root(link, v)
+    if ru < rv:
+        link[rv] = ru
+    elif rv < ru:
+        link[ru] = rv
+
+
+@jit
 def pieces(n, tail, head, group):
     """Connected pieces of the graph of the edges inside a group (``group[tail] ==
     group[head]``), edges taken as undirected: for every node the smallest node of its piece.
@@ -62,12 +73,7 @@ def pieces(n, tail, head, group):
         v = head[e]
         if group[u] != group[v]:
             continue
-        ru = _root(link, u)
-        rv = _root(link, v)
-        if ru < rv:
-            link[rv] = ru
-        elif rv < ru:
-            link[ru] = rv
+        _join(link, u, v)
     for x in range(n):
         link[x] = link[link[x]]  # roots are smaller, so already final: one hop
     return link
@@ -85,12 +91,7 @@ def grid_pieces(rows, cols, group):
             for y in (x + 1 if j + 1 < cols else -1, x + cols if i + 1 < rows else -1):
                 if y < 0 or group[x] != group[y]:
                     continue
-                rx = _root(link, x)
-                ry = _root(link, y)
-                if rx < ry:
-                    link[ry] = rx
-                elif ry < rx:
-                    link[rx] = ry
+                _join(link, x, y)
     for x in range(n):
         link[x] = link[link[x]]
     return link

@@ -71,11 +71,18 @@ def fill_missing(parent, order, positive, increasing, fit, labels, best, arg):
             if p >= 0 and best[v] > best[p]:
                 best[p] = best[v]
                 arg[p] = arg[v]
-        for v in range(n):
-            if not positive[v]:
-                source = arg[v] if arg[v] >= 0 else low_at
-                fit[r, v] = fit[r, source]
-                labels[r, v] = labels[r, source]
+        _fill_from_best(fit[r], labels[r], positive, arg, low_at)
+
+
+@jit
+def _fill_from_best(fit, labels, positive, arg, low_at):
+    """Every zero-weight node takes the fit and block of its chosen positive node
+    ``arg`` (``-1``: none, so the problem's lowest, ``low_at``)."""
+    for x in range(fit.shape[0]):
+        if not positive[x]:
+            source = arg[x] if arg[x] >= 0 else low_at
+            fit[x] = fit[source]
+            labels[x] = labels[source]
 
 
 @jit
@@ -143,8 +150,4 @@ def fill_missing_dag(order, start, mid, nbr, positive, fit, labels, best, arg):
                 if arg[c] >= 0 and (arg[x] < 0 or best[c] > best[x]):
                     best[x] = best[c]
                     arg[x] = arg[c]
-        for x in range(n):
-            if not positive[x]:
-                source = arg[x] if arg[x] >= 0 else low_at
-                fit[r, x] = fit[r, source]
-                labels[r, x] = labels[r, source]
+        _fill_from_best(fit[r], labels[r], positive, arg, low_at)
