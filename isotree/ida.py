@@ -212,13 +212,16 @@ def isotonic_logits(logits: ArrayLike, mass: ArrayLike, *,
     The entries above the lowest mass level are sorted by (mass, logit) and pooled by PAVA;
     their lowest block then acts as the root of a star over the lowest level and pools with
     the entries above the threshold :math:`t` solving
-    :math:`S_B - t W_B + \sum_{i \in G} (z_i - t)_+ = 0`, found in expected linear time:
-    a few steps of Michelot's iteration
+    :math:`S_B - t W_B + \sum_{i \in G} (z_i - t)_+ = 0`, found by Michelot's iteration
     :math:`t \leftarrow \mathrm{mean}(B \cup \{i \in G : z_i > t\})` from the mean of
-    :math:`B` leave a handful of candidates, on which an exact search runs. The
-    approximation stops after ``n_iter`` steps (``n_iter=0`` only clips the lowest level at
-    the mean of :math:`B`) and clips there; every iterate is a
-    lower bound of the exact :math:`t`, so clipping at it keeps the order.
+    :math:`B`, one vectorised pass over the row per step, until the set above :math:`t`
+    stops changing: then :math:`t` is exact (a handful of passes for Mixup-shaped rows). A
+    row that has not settled after eight steps (or a row of 2048 classes or more, once few
+    entries remain above :math:`t`) finishes with an exact search over the few candidates
+    left, in expected linear time. The approximation stops after ``n_iter`` steps
+    (``n_iter=0`` only clips the lowest level at the mean of :math:`B`) and clips there;
+    every iterate is a lower bound of the exact :math:`t`, so clipping at it keeps the
+    order.
 
     References
     ----------

@@ -149,6 +149,46 @@ def test_large_row_is_certified_by_the_sort_based_path():
                                isotree.isotonic_regression(logits, x=mass), rtol=1e-12)
 
 
+@pytest.mark.parametrize("case", ["settles", "slow to settle", "long rows",
+                                  "mixed label far above"])
+def test_exact_fit_on_every_path_to_the_threshold(case):
+    """Rows whose threshold settles in a few passes, rows that do not settle within the
+    pass budget and long rows (both end with the exact search), and rows whose mixed label
+    is so far above the rest that the passes' sums lose the others' digits (exact search
+    too): the fit is the sort-based path's, entry by entry."""
+    rng = np.random.default_rng(3)
+    rows, c = 16, 200
+    a, b = rng.integers(0, c, rows), rng.integers(0, c, rows)
+    lam = rng.uniform(0.55, 1.0, rows)
+    logits = rng.normal(size=(rows, c))
+    if case == "slow to settle":
+        # Ten entries such that each variable-fixing step drops only the lowest of them
+        # (11 steps from the root's value), the rest below the root; the root has all the
+        # mass.
+        chain, total, count, gap = [1.0], -10.0 + 1.0, 2, 1e-12
+        for _ in range(9):
+            gap *= 2 * count
+            chain.append(total / count - gap)
+            total, count = total + chain[-1], count + 1
+        logits = np.full((rows, c), -20.0) + 1e-3 * rng.uniform(size=(rows, c))
+        logits[:, 1:11] = chain
+        logits[:, 0] = -10.0
+        order = np.argsort(rng.uniform(size=(rows, c)), axis=1)
+        logits = np.take_along_axis(logits, order, axis=1)
+        a = b = np.argmin(order, axis=1)  # where the root went
+    elif case == "long rows":
+        c = 3000
+        a, b = rng.integers(0, c, rows), rng.integers(0, c, rows)
+        logits = rng.normal(size=(rows, c))
+    elif case == "mixed label far above":
+        logits[np.arange(rows), a] = 1e12
+        logits[np.arange(rows), b] = 0.5
+    mass = mixup_mass(a, b, lam, c)
+    fit = isotonic_logits(logits, mass)
+    by_sorting = isotree.isotonic_regression(logits, x=mass, ties="primary")
+    np.testing.assert_allclose(fit, by_sorting, rtol=1e-13, atol=1e-13)
+
+
 def test_bad_input():
     z = np.zeros((2, 3))
     m = mixup_mass([0, 1], [1, 2], 0.7, 3)

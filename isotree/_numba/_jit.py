@@ -1,8 +1,9 @@
 """The decorators every kernel is compiled with.
 
 ``cache=True`` so a kernel compiles once per machine; ``error_model="numpy"`` so a division
-by zero gives inf/NaN instead of a Python exception check in the inner loop; no ``fastmath``:
-the exact kernels must not have their sums reassociated. Signatures are left lazy, so each
+by zero gives inf/NaN instead of a Python exception check in the inner loop; no ``fastmath``
+by default: a sum that makes up a result keeps its order (the one exception, the IDA kernel's
+variable-fixing passes, is explained there). Signatures are left lazy, so each
 kernel compiles only for the argument types it is actually called with, and
 ``import isotree`` stays cheap.
 """
@@ -17,9 +18,13 @@ OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 def jit(func=None, *, parallel=False, fastmath=False):
     """Compile ``func`` with the project's Numba options (usable bare or with arguments).
 
-    ``fastmath`` is for bound-finding passes only, whose rounding the caller covers with an
-    explicit margin (see :func:`isotree._numba.ida._michelot_step`); never for the sums
-    that make up a result.
+    ``fastmath`` is for variable-fixing passes only (see
+    :func:`isotree._numba.ida._michelot_step`): a masked sum over a set whose members have no
+    order of their own, vectorised. Where such a pass only bounds the result, the caller
+    covers its rounding with an explicit margin; where it has converged, its mean is the
+    result, rounded as any float64 sum of those terms (the last bits may differ between
+    CPUs of different vector widths, as NumPy's sums do). Never for sums in a fixed order,
+    such as a block's running sum.
     """
     options = dict(OPTIONS, parallel=parallel, fastmath=fastmath)
     if func is None:

@@ -12,14 +12,17 @@ whole row sorted by (mass, logit), so it is exact; the cost is O(c) per round pl
 O(k log k), with at most k rounds and usually one: linear for IDA-shaped mass.
 
 The threshold is found in passes over the logits only (the mass is read once, to split the
-row): up to ``PASSES`` steps of Michelot's variable fixing (Michelot 1986; Condat 2016)
-``t <- mean(B and {i in G: z_i > t})`` over the whole row, each a vectorised masked sum
-(no store, no branch), raise t from B's mean towards the exact value, and stop early once
-few entries remain above it. The entries of G still above t (less its rounding margin),
-usually a handful, are collected and the exact threshold found on them alone, in a fixed
-order (an insertion sort and one scan when there are few, else the star's breakpoint
-search), so the result is exact and reproducible. The k upper entries are left out of the
-sums by subtracting their terms, so the passes need no mass test.
+row; the k upper entries are left out of the sums by subtracting their terms, so the passes
+need no mass test): Michelot's variable fixing (Michelot 1986; Condat 2016) ``t <- mean(B
+and {i in G: z_i > t})``, each step a vectorised masked sum (no store, no branch), raises t
+from B's mean. Once the set above t stops changing, t is the mean of B and exactly the
+entries above it: the fixed point, so the fit is exact. For rows of IDA's sizes that takes a
+handful of passes and no sort, so no branch per entry that depends on the data: that matters
+in a training loop, where rows never repeat and branch predictors cannot learn them. A row
+that has not converged after ``PASSES`` steps (and a long row, once few entries remain above
+t, or a row whose subtracted upper terms dwarf the sum) collects the entries of G still above
+t (less its rounding margin), usually a handful, and finds the exact threshold on them alone
+(an insertion sort and one scan when there are few, else the star's breakpoint search).
 
 Also here: the variable-fixing approximation (``n_iter`` such passes, every iterate a
 feasible lower bound of t) and the level-by-level "shift" correction.
@@ -35,11 +38,15 @@ from .scaling import row_shifts
 from .star import star_threshold
 
 EXACT, APPROX, SHIFT = 0, 1, 2
-# Measured on 256 rows of random and of teacher-like logits, c = 10 to 10000: each pass costs
-# about c/3 ns and sorting m candidates about m^2/4 ns, so the passes stop once m^2 <= FEW * c;
-# 5 passes at most (random logits at c = 1000 still gain from the fifth), and at most SMALL
+# Measured on 256 rows of random and of teacher-like logits, c = 10 to 10000, each call on new
+# rows (as in training: repeated rows let branch predictors learn them): a pass costs about
+# c/3 ns; collecting m candidates about c ns plus a few mispredicted branches per candidate,
+# and sorting them about m^2/4 ns more. So rows shorter than LONG pass until the fixed point
+# (random logits need about 6 passes at c = 100, 8 at c = 1000; 30-40 % faster there than
+# collecting early), at most PASSES; longer rows collect once m^2 <= FEW * c. At most SMALL
 # candidates are sorted (more go to the star's randomised search).
-PASSES = 5
+PASSES = 8
+LONG = 2048
 FEW = 4
 SMALL = 32
 
@@ -85,15 +92,17 @@ def _sort_upper(z, mass, upper, k):
 
 @jit(fastmath={"reassoc", "nsz"})
 def _michelot_step(z, upper, k, root_sum, root_w, t):
-    """One variable-fixing step over the bottom level: ``(mean(root, S), margin, |S|)`` for
-    ``S = {i in G: z_i > t}``.
+    """One variable-fixing step over the bottom level: ``(mean(root, S), margin, |S|,
+    clean)`` for ``S = {i in G: z_i > t}``.
 
     A masked sum over the whole row, minus the upper entries' own terms. The sum may be
     reassociated, so it vectorises (about 0.2 ns an entry against 1.3 in order); a sum of
     m <= n terms then errs by at most ``n * 2**-53 * sum |terms|``, and ``margin`` is eight
-    times that bound for the mean (the summed terms exceed t, so
-    ``sum |terms| <= |s| + 2 * count * max(0, -t)``). The exact search starts from
-    ``mean - margin``, so every entry that can pool is still a candidate.
+    times that bound for the mean (the terms of G exceed t, so their magnitudes sum to at
+    most ``|s| + 2 * count * max(0, -t)``; the upper entries' terms add their own). A
+    search from a bound starts at ``mean - margin``, so every entry that can pool is still a
+    candidate. ``clean``: the upper terms at most double that bound, so the mean is as
+    accurate as a sum over G alone (the only way to use it as the result).
     """
     s = 0.0
     count = 0
@@ -102,14 +111,17 @@ def _michelot_step(z, upper, k, root_sum, root_w, t):
         above = v > t
         s += v if above else 0.0
         count += above
+    cancelled = 0.0
     for j in range(k):
         v = np.float64(z[upper[j]])
         if v > t:
             s -= v
             count -= 1
+            cancelled += abs(v)
     weight = root_w + count
     magnitude = abs(root_sum) + abs(s) + 2.0 * count * max(0.0, -t)
-    return (root_sum + s) / weight, magnitude / weight * (z.shape[0] * 2.0**-50), count
+    margin = (magnitude + cancelled) / weight * (z.shape[0] * 2.0**-50)
+    return (root_sum + s) / weight, margin, count, cancelled <= magnitude
 
 
 @jit
@@ -219,8 +231,6 @@ def ida_row(z, mass, bits, magnitude, method, n_iter, fit, labels, ints, floats)
     root_sum = 0.0
     root_w = 0.0
     t = 0.0
-    first = 0
-    count = 0
     while True:
         block = ulabels[root_size]
         while root_size < k and ulabels[root_size] == block:
@@ -229,17 +239,30 @@ def ida_row(z, mass, bits, magnitude, method, n_iter, fit, labels, ints, floats)
             root_size += 1
         t = root_sum / root_w
         # Variable fixing: every step is a lower bound of the exact t, up to its rounding
-        # error. Approx stops there (or once t stops moving); exact collects the entries
-        # above the last bound, a small share of the row, for the breakpoint search.
+        # error, and the set above it shrinks. Once a step finds the same set as the one
+        # before, t is the mean of the root and exactly the entries above it: the exact
+        # threshold. Approx stops after n_iter steps; an exact row that has not converged
+        # collects the entries above the last bound, a small share of the row, for the
+        # breakpoint search.
         margin = 0.0
+        # t is the mean of B and above_t entries of G, summed without cancellation (clean):
+        # if a step finds exactly that many above t (none, for B's own mean), t is exact.
+        above_t = 0
+        clean = True
+        converged = False
         for _ in range(PASSES if method == EXACT else n_iter):
-            t_next, step_margin, above = _michelot_step(z, upper, k, root_sum, root_w, t)
-            if t_next <= t:  # a fixed point (or round-off): t rises in exact arithmetic
+            t_next, step_margin, above, step_clean = _michelot_step(z, upper, k, root_sum,
+                                                                    root_w, t)
+            if above == above_t:  # the same set: t is already its mean
+                converged = clean
                 break
-            t, margin = t_next, step_margin
-            if method == EXACT and above * above <= FEW * n:
+            if t_next <= t:  # round-off (t rises in exact arithmetic): search exactly
                 break
-        if method == EXACT:
+            t, margin, above_t, clean = t_next, step_margin, above, step_clean
+            if method == EXACT and n >= LONG and above * above <= FEW * n:
+                break
+        first = count = 0
+        if method == EXACT and not converged:
             count = _threshold_candidates(z, bits, magnitude, low, t - margin, values, ones,
                                           index)
             if count <= SMALL:
@@ -256,7 +279,7 @@ def ida_row(z, mass, bits, magnitude, method, n_iter, fit, labels, ints, floats)
     if with_labels:
         for i in range(n):
             labels[i] = root if np.float64(z[i]) > t else i
-    if method == EXACT:  # the pooled entries are index[first:count]
+    if method == EXACT:  # a search pooled index[first:count] (none at a fixed point)
         for j in range(first, count):
             fit[index[j]] = t
             if with_labels:
