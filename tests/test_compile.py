@@ -63,6 +63,9 @@ def _op_samples():
     yield "logits-approx", OPS.isotonic_logits, (y.detach(), mass, "approx", 2, "solver",
                                                  False)
     yield "logits-shift", OPS.isotonic_logits, (y.detach(), mass, "shift", 0, "solver", False)
+    for method, n_iter in (("exact", 0), ("approx", 2), ("shift", 0)):
+        yield f"logits-fit-{method}", OPS.isotonic_logits_fit, (y.detach(), mass, method,
+                                                               n_iter)
     _, labels = isotree.isotonic_regression(y.detach().numpy(), return_blocks=True)
     yield "block_vjp", OPS.block_vjp, (torch.ones_like(y.detach()), torch.from_numpy(labels),
                                        y.detach(), w, True)
@@ -182,7 +185,7 @@ def test_export_of_a_student_whose_forward_returns_kd_loss():
     x, teacher = torch.randn(4, 5), torch.randn(4, 7)
     mass = mass.float()
     exported = torch.export.export(student, (x, teacher, mass))
-    assert "isotree.isotonic_logits" in str(exported.graph)
+    assert "isotree.isotonic_logits_fit" in str(exported.graph)  # the detached teacher
     torch.testing.assert_close(exported.module()(x, teacher, mass), student(x, teacher, mass))
 
 
@@ -195,6 +198,11 @@ def test_compiled_errors_are_the_eager_errors():
                          backend="aot_eager")
     with pytest.raises(Exception, match="parent must be concrete under torch.compile"):
         tree(torch.zeros(3), torch.tensor([-1, 0, 0]))
+    _, _, mass = _inputs()
+    approx = torch.compile(lambda z: itorch.isotonic_logits(z, mass, method="approx").sum(),
+                           fullgraph=True, backend="aot_eager")
+    with pytest.raises(Exception, match="is a correction, not a projection"):
+        approx(torch.randn(mass.shape, dtype=mass.dtype, requires_grad=True)).backward()
 
 
 # --- JAX ------------------------------------------------------------------------------------------
