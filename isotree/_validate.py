@@ -73,10 +73,11 @@ def scan(array):
 
 
 def as_bits(array):
-    """A contiguous float array viewed as unsigned integers of its width, and the mask of
-    its magnitude bits (for the kernels' integer comparisons of non-negative floats)."""
+    """A contiguous float array viewed as unsigned integers of its width, the mask of its
+    magnitude bits and the bits of inf (for the kernels' integer comparisons and checks:
+    see :mod:`isotree._numba.checks`)."""
     inf, sign = _MASKS[array.dtype]
-    return array.view(inf.dtype), inf.dtype.type(~sign)
+    return array.view(inf.dtype), inf.dtype.type(~sign), inf
 
 
 def check_finite(array, name):
@@ -327,13 +328,10 @@ def check_root(root, batch_shape, n, name="root"):
     return np.where(flat < 0, flat + n, flat)
 
 
-def check_matrix_pair(first, second, first_name, second_name):
-    """Two real, finite arrays of one shape with at least one dimension (e.g. logits, mass).
-
-    Returns them as float32 or float64 (see :func:`as_kernel_float`), the first's output
-    dtype, whether the second has a negative entry, and the largest and the smallest
-    nonzero magnitude of the first.
-    """
+def matrix_pair(first, second, first_name, second_name):
+    """Two real arrays of one shape with at least one dimension (e.g. logits, mass), as
+    float32 or float64 (see :func:`as_kernel_float`), and the first's output dtype; their
+    values are not read (see :func:`check_matrix_pair`)."""
     arrays = []
     for values, name in ((first, first_name), (second, second_name)):
         array, dtype = as_kernel_float(values, name)
@@ -344,6 +342,17 @@ def check_matrix_pair(first, second, first_name, second_name):
     if a.shape != b.shape:
         raise ValueError(f"{second_name} must have the shape of {first_name} {a.shape}; "
                          f"got {b.shape}")
+    return a, a_dtype, b
+
+
+def check_matrix_pair(first, second, first_name, second_name):
+    """:func:`matrix_pair`, both arrays finite.
+
+    Returns them as float32 or float64 (see :func:`as_kernel_float`), the first's output
+    dtype, whether the second has a negative entry, and the largest and the smallest
+    nonzero magnitude of the first.
+    """
+    a, a_dtype, b = matrix_pair(first, second, first_name, second_name)
     largest, (_, _, _, _, smallest) = check_finite(a, first_name)
     _, (_, _, negatives, _, _) = check_finite(b, second_name)
     return a, a_dtype, b, negatives, (largest, smallest)

@@ -216,6 +216,29 @@ def test_bad_input():
         mixup_mass([0], [0.5], 0.5, 3)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_each_row_is_checked_as_it_is_solved(dtype):
+    """The kernel checks every row it reads; the error names the first bad entry of the
+    logits before any of the mass, whichever row it is in; -0.0 is a valid mass."""
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(5, 4)).astype(dtype)
+    m = mixup_mass([0, 1, 2, 3, 0], [1, 2, 3, 0, 0], 0.7, 4).astype(dtype)
+    m[2, 3] = -0.0
+    before = z.copy(), m.copy()
+    np.testing.assert_allclose(isotonic_logits(z, m),
+                               isotree.isotonic_regression(z, x=m, ties="primary"), rtol=1e-6)
+    np.testing.assert_array_equal(z, before[0])
+    np.testing.assert_array_equal(m, before[1])
+    bad_m = m.copy()
+    bad_m[1, 2] = -0.5
+    with pytest.raises(ValueError, match=r"mass must be >= 0; mass\[1, 2\] is -0.5"):
+        isotonic_logits(z, bad_m)
+    bad_z = z.copy()
+    bad_z[4, 0] = np.nan
+    with pytest.raises(ValueError, match=r"logits must be finite; logits\[4, 0\] is nan"):
+        isotonic_logits(bad_z, bad_m)
+
+
 def brute_force_stats(scores, mass):
     violation, taus, any_mixed, all_mixed = [], [], [], []
     for s, m in zip(scores, mass):

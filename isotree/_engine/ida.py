@@ -8,19 +8,24 @@ import numpy as np
 from .. import _threads
 from .. import _validate as v
 from .._numba.ida import ida_rows, order_stats_rows
-from .._numba.scaling import LIMIT, LOW
 from .._options import METHODS
 from .._scratch import scratch
 
 
-def check_pair(scores, mass, name):
-    """Scores and mass: at least one dimension, one shape, finite, mass >= 0. Returns them
-    as the kernels read them (float32 or float64), the scores' output dtype and their
-    largest and smallest nonzero magnitude."""
+def _pair(scores, mass, name):
+    """Scores and mass: at least one dimension, one shape, as the kernels read them (float32
+    or float64), and the scores' output dtype; their values are not read."""
     for values, label in ((scores, name), (mass, "mass")):
         if np.ndim(values) == 0:
             raise ValueError(f"{label} must have at least one dimension (shape (..., c)); "
                              f"got a scalar")
+    return v.matrix_pair(scores, mass, name, "mass")
+
+
+def check_pair(scores, mass, name):
+    """:func:`_pair`, the scores finite and the mass finite and >= 0. Returns the arrays,
+    the scores' output dtype and their largest and smallest nonzero magnitude."""
+    _pair(scores, mass, name)
     s, out_dtype, m, negatives, magnitudes = v.check_matrix_pair(scores, mass, name, "mass")
     v.check_mass(m, negatives)
     return s, out_dtype, m, magnitudes
@@ -33,26 +38,25 @@ def _rows(array):
 
 def solve(options, logits, mass):
     """:func:`isotree.ida.isotonic_logits` on host arrays."""
-    z, out_dtype, m, (largest, smallest) = check_pair(logits, mass, "logits")
+    z, out_dtype, m = _pair(logits, mass, "logits")
     shape = z.shape
     z2, m2 = _rows(z), _rows(m)
-    # Whether a row may need the exact scaling of isotree._numba.scaling.row_shifts (sums
-    # near the overflow threshold, values deep in the small range): the kernel then looks.
-    log_n = max(shape[-1], 1).bit_length()
-    rescale = largest >= 2.0 ** (LIMIT - log_n) or smallest < 2.0 ** LOW
-    # The kernel reads float32 logits as they are and writes the fit in their dtype
-    # (sums in float64): no conversion passes, no float64 copies; it scales the rare rows
-    # near the overflow threshold or the subnormal range itself.
+    # The kernel reads float32 logits as they are and writes the fit in their dtype (sums
+    # in float64): no conversion passes, no float64 copies. It checks each row as it reads
+    # it (logits finite, mass finite and >= 0: the row is then in cache for the solve) and
+    # scales the rare rows near the overflow threshold or the subnormal range itself.
     fit = np.empty_like(z2)
     labels = np.empty(z2.shape if options.return_blocks else (z2.shape[0], 0), np.int64)
     if z2.size:
         c = shape[-1]
         threads = _threads.threads_for(options.workers, z2.size, z2.shape[0])
         floats, ints = scratch((threads, 6, c), (threads, 4, c))
-        bits, magnitude = v.as_bits(m2)
-        _threads.call(ida_rows, threads, z2, m2, bits, magnitude,
-                      METHODS.index(options.method), options.n_iter, rescale, fit, labels,
-                      ints, floats)
+        bad = np.zeros(z2.shape[0], np.bool_)
+        _threads.call(ida_rows, threads, z2, *v.as_bits(z2), m2, *v.as_bits(m2),
+                      METHODS.index(options.method), options.n_iter, fit, labels, ints,
+                      floats, bad)
+        if bad.any():
+            check_pair(logits, mass, "logits")  # raises, naming the first bad entry
     fit = fit.reshape(shape).astype(out_dtype, copy=False)
     if options.return_blocks:
         return fit, labels.reshape(shape)

@@ -326,34 +326,46 @@ def _shift_levels(z, mass, upper, k, fit):
         start = stop
 
 
-@jit(fastmath={"nnan", "ninf"})  # the logits are finite (validated): a vectorised maximum
-def _largest_magnitude(z):
+@jit(fastmath={"nnan", "ninf"})  # the maximum of |z| is used only where the bits say finite
+def _check_row(z, z_bits, z_magnitude, z_inf, bits, magnitude, inf):
+    """``(largest |z|, ok)`` for one row, in one vectorised pass over the logits and one over
+    the mass: ok is False where a logit is NaN or infinite, or a mass entry is NaN,
+    infinite or negative (read from their bits, as in :mod:`isotree._numba.checks`)."""
     largest = 0.0
+    z_top = z_bits[0] & z_magnitude
     for i in range(z.shape[0]):
         largest = max(largest, abs(np.float64(z[i])))
-    return largest
+        z_top = max(z_top, z_bits[i] & z_magnitude)
+    top = bits[0]
+    mass_top = bits[0] & magnitude
+    for i in range(bits.shape[0]):
+        top = max(top, bits[i])
+        mass_top = max(mass_top, bits[i] & magnitude)
+    # Raw bits above the sign bit alone: negative (-0.0 is the sign bit alone).
+    return largest, z_top < z_inf and mass_top < inf and top <= ~magnitude
 
 
 @batched
-def ida_rows(z, mass, bits, magnitude, method, n_iter, rescale, fit, labels, ints, floats):
-    """Every row of ``z`` and ``mass`` (B, c); ``bits`` is ``mass`` viewed as unsigned
-    integers of its width and ``magnitude`` the mask without the sign bit; labels (B, c)
-    or (B, 0). Scratch per thread of the pool: ``ints`` (threads, 4, c), ``floats``
+def ida_rows(z, z_bits, z_magnitude, z_inf, mass, bits, magnitude, inf, method, n_iter, fit,
+             labels, ints, floats, bad):
+    """Every row of ``z`` and ``mass`` (B, c), each given with its view as unsigned integers
+    of its width, the mask of its magnitude bits and the bits of inf; labels (B, c) or
+    (B, 0). Scratch per thread of the pool: ``ints`` (threads, 4, c), ``floats``
     (threads, 6, c).
 
-    With ``rescale`` (some row may need it), a row whose logits are near the overflow
-    threshold or deep in the small range is solved as an exactly scaled copy (the rule of
-    :func:`isotree._numba.scaling.row_shifts`, with unit weights), so a row's fit never
-    depends on the other rows.
+    Each row is checked as it is read (see :func:`_check_row`): a bad row is flagged in
+    ``bad`` (B,) and left unsolved, for the caller to raise. A row whose logits are near
+    the overflow threshold or deep in the small range is solved as an exactly scaled copy
+    (the rule of :func:`isotree._numba.scaling.row_shifts`, with unit weights), so a row's
+    fit never depends on the other rows.
     """
     rows, c = z.shape
     for r in prange(rows):
         slot = thread_slot()
-        if not rescale:
-            ida_row(z[r], mass[r], bits[r], magnitude, method, n_iter, fit[r], labels[r],
-                    ints[slot], floats[slot])
+        largest, ok = _check_row(z[r], z_bits[r], z_magnitude, z_inf, bits[r], magnitude, inf)
+        if not ok:
+            bad[r] = True
             continue
-        largest = _largest_magnitude(z[r])
         shift, _, _ = row_shifts(math.frexp(largest)[1] if largest > 0.0 else 0, 1, 1, c)
         if shift == 0:
             ida_row(z[r], mass[r], bits[r], magnitude, method, n_iter, fit[r], labels[r],
