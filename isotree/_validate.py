@@ -39,6 +39,9 @@ def as_float(values, name):
     return np.asarray(array, dtype=np.float64), out_dtype
 
 
+_KERNEL_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # native byte order
+
+
 def as_kernel_float(values, name):
     """``values`` as float32 or float64 without a copy where possible, and the output dtype.
 
@@ -46,6 +49,8 @@ def as_kernel_float(values, name):
     float32 and saves a conversion pass and a fresh array; other floats and integers are
     read as float64.
     """
+    if type(values) is np.ndarray and values.dtype in _KERNEL_FLOATS:
+        return values, values.dtype  # the common case, with nothing to convert or check
     array = np.asarray(values)
     _, out_dtype = as_float(array.reshape(-1)[:0], name)  # the dtype checks, on no data
     if array.dtype == np.float32 or array.dtype == np.float64:
