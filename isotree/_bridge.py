@@ -165,16 +165,19 @@ class TorchBridge(Bridge):
             return True
         return any(_torch_functorch_wrapped(torch, t) for t in tensors)
 
+    # The two moves below run on every call that reaches the host engine: host-memory
+    # tensors take the shortest path (no new tensor, no device move, no copy).
     def to_host(self, x):
-        x = x.detach()
+        if x.requires_grad:
+            x = x.detach()
         if x.dtype == self.torch.bfloat16:  # NumPy has no bfloat16: computed in float32
             x = x.float()
-        return x.cpu().numpy()
+        return (x if x.device.type == "cpu" else x.cpu()).numpy()
 
     def from_host(self, array, like):
-        out = self.torch.from_numpy(np.ascontiguousarray(array))
-        if out.is_floating_point() and like.is_floating_point() and like.dtype != out.dtype \
-                and out.dtype == self.torch.float32 and like.dtype == self.torch.bfloat16:
+        contiguous = type(array) is np.ndarray and array.ndim and array.flags.c_contiguous
+        out = self.torch.from_numpy(array if contiguous else np.ascontiguousarray(array))
+        if like.dtype == self.torch.bfloat16 and out.dtype == self.torch.float32:
             out = out.to(like.dtype)
         return out if like.device.type == "cpu" else out.to(like.device)
 
@@ -433,6 +436,7 @@ _KNOWN = {"torch": TorchBridge, "cupy": CupyBridge, "jax": JaxBridge, "jaxlib": 
 _bridges = {}
 
 
+@functools.cache  # one answer per type, asked on every call
 def _bridge_for(kind):
     """The bridge of arrays of type ``kind``, or None for types that are not arrays of
     another library (they go through ``numpy.asarray``)."""
