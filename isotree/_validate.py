@@ -336,7 +336,7 @@ def check_root(root, batch_shape, n, name="root"):
 def matrix_pair(first, second, first_name, second_name):
     """Two real arrays of one shape with at least one dimension (e.g. logits, mass), as
     float32 or float64 (see :func:`as_kernel_float`), and the first's output dtype; their
-    values are not read (see :func:`check_matrix_pair`)."""
+    values are not read (see :func:`check_finite`)."""
     arrays = []
     for values, name in ((first, first_name), (second, second_name)):
         array, dtype = as_kernel_float(values, name)
@@ -350,21 +350,8 @@ def matrix_pair(first, second, first_name, second_name):
     return a, a_dtype, b
 
 
-def check_matrix_pair(first, second, first_name, second_name):
-    """:func:`matrix_pair`, both arrays finite.
-
-    Returns them as float32 or float64 (see :func:`as_kernel_float`), the first's output
-    dtype, whether the second has a negative entry, and the largest and the smallest
-    nonzero magnitude of the first.
-    """
-    a, a_dtype, b = matrix_pair(first, second, first_name, second_name)
-    largest, (_, _, _, _, smallest) = check_finite(a, first_name)
-    _, (_, _, negatives, _, _) = check_finite(b, second_name)
-    return a, a_dtype, b, negatives, (largest, smallest)
-
-
 def check_mass(mass, negatives, name="mass"):
-    """Hard-label mass is >= 0 everywhere (``negatives`` from :func:`check_matrix_pair`)."""
+    """Hard-label mass is >= 0 everywhere (``negatives`` from :func:`check_finite`'s scan)."""
     if negatives:
         bad = int(np.flatnonzero(mass.ravel() < 0)[0])
         raise ValueError(f"{name} must be >= 0; {name}{index_text(bad, mass.shape)} is "

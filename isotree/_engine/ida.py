@@ -23,12 +23,12 @@ def _pair(scores, mass, name):
 
 
 def check_pair(scores, mass, name):
-    """:func:`_pair`, the scores finite and the mass finite and >= 0. Returns the arrays,
-    the scores' output dtype and their largest and smallest nonzero magnitude."""
-    _pair(scores, mass, name)
-    s, out_dtype, m, negatives, magnitudes = v.check_matrix_pair(scores, mass, name, "mass")
+    """:func:`_pair`, the scores finite and the mass finite and >= 0 (each scanned once)."""
+    s, out_dtype, m = _pair(scores, mass, name)
+    v.check_finite(s, name)
+    _, (_, _, negatives, _, _) = v.check_finite(m, "mass")
     v.check_mass(m, negatives)
-    return s, out_dtype, m, magnitudes
+    return s, out_dtype, m
 
 
 def _rows(array):
@@ -83,7 +83,7 @@ def statistics(options, scores, mass):
 def order_statistics(scores, mass):
     """Per row ``[violates, Kendall tau, top-2 any mixed, top-2 all mixed]`` (see
     :func:`isotree.ida.order_violations`) as a (rows, 4) array."""
-    s, _, m, _ = check_pair(scores, mass, "scores")
+    s, _, m = check_pair(scores, mass, "scores")
     s2, m2 = _rows(s), _rows(m)
     out = np.empty((s2.shape[0], 4))
     if s2.size:
