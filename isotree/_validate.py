@@ -341,7 +341,8 @@ def matrix_pair(first, second, first_name, second_name):
     for values, name in ((first, first_name), (second, second_name)):
         array, dtype = as_kernel_float(values, name)
         if array.ndim == 0:
-            raise ValueError(f"{name} must have at least one dimension; got a scalar")
+            raise ValueError(f"{name} must have at least one dimension (shape (..., c)); "
+                             f"got a scalar")
         arrays.append((array, dtype))
     (a, a_dtype), (b, _) = arrays
     if a.shape != b.shape:

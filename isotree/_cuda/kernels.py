@@ -46,7 +46,7 @@ _row_shifts = cuda.jit(device=True)(row_shifts.py_func)
 
 @cuda.jit(device=True)
 def _exponent(x):
-    """The e with 2**(e-1) <= x < 2**e (0 for 0), as isotree._numba.checks.exponent64."""
+    """The e with 2**(e-1) <= x < 2**e (0 for 0), as isotree._numba.checks.exponent."""
     return math.frexp(x)[1] if x > 0.0 else 0
 
 

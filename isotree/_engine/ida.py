@@ -12,19 +12,10 @@ from .._options import METHODS
 from .._scratch import scratch
 
 
-def _pair(scores, mass, name):
-    """Scores and mass: at least one dimension, one shape, as the kernels read them (float32
-    or float64), and the scores' output dtype; their values are not read."""
-    for values, label in ((scores, name), (mass, "mass")):
-        if np.ndim(values) == 0:
-            raise ValueError(f"{label} must have at least one dimension (shape (..., c)); "
-                             f"got a scalar")
-    return v.matrix_pair(scores, mass, name, "mass")
-
-
 def check_pair(scores, mass, name):
-    """:func:`_pair`, the scores finite and the mass finite and >= 0 (each scanned once)."""
-    s, out_dtype, m = _pair(scores, mass, name)
+    """:func:`~isotree._validate.matrix_pair`, the scores finite and the mass finite and
+    >= 0 (each scanned once)."""
+    s, out_dtype, m = v.matrix_pair(scores, mass, name, "mass")
     v.check_finite(s, name)
     _, (_, _, negatives, _, _) = v.check_finite(m, "mass")
     v.check_mass(m, negatives)
@@ -32,32 +23,33 @@ def check_pair(scores, mass, name):
 
 
 def _rows(array):
+    if array.ndim == 2 and array.flags.c_contiguous:
+        return array
     shape = array.shape
     return np.ascontiguousarray(array.reshape(math.prod(shape[:-1]), shape[-1]))  # c may be 0
 
 
 def solve(options, logits, mass):
     """:func:`isotree.ida.isotonic_logits` on host arrays."""
-    z, out_dtype, m = _pair(logits, mass, "logits")
+    z, out_dtype, m = v.matrix_pair(logits, mass, "logits", "mass")
     shape = z.shape
     z2, m2 = _rows(z), _rows(m)
-    # The kernel reads float32 logits as they are and writes the fit in their dtype (sums
-    # in float64): no conversion passes, no float64 copies. It checks each row as it reads
-    # it (logits finite, mass finite and >= 0: the row is then in cache for the solve) and
-    # scales the rare rows near the overflow threshold or the subnormal range itself.
-    fit = np.empty_like(z2)
-    labels = np.empty(z2.shape if options.return_blocks else (z2.shape[0], 0), np.int64)
-    if z2.size:
-        c = shape[-1]
-        threads = _threads.threads_for(options.workers, z2.size, z2.shape[0])
-        floats, ints = scratch((threads, 6, c), (threads, 4, c))
-        bad = np.zeros(z2.shape[0], np.bool_)
-        _threads.call(ida_rows, threads, z2, *v.as_bits(z2), m2, *v.as_bits(m2),
-                      METHODS.index(options.method), options.n_iter, fit, labels, ints,
-                      floats, bad)
-        if bad.any():
-            check_pair(logits, mass, "logits")  # raises, naming the first bad entry
-    fit = fit.reshape(shape).astype(out_dtype, copy=False)
+    # One call into the kernel, which reads float32 logits as they are and writes the fit
+    # in their dtype (sums in float64): no conversion passes, no float64 copies. It checks
+    # each row as it reads it (logits finite, mass finite and >= 0: the row is then in
+    # cache for the solve) and scales the rare rows near the overflow threshold or the
+    # subnormal range itself.
+    threads = _threads.threads_for(options.workers, z2.size, z2.shape[0])
+    floats, ints = scratch((threads, 6, shape[-1]), (threads, 4, shape[-1]))
+    fit, labels, first_bad = _threads.call(
+        ida_rows, threads, z2, *v.as_bits(z2), m2, *v.as_bits(m2),
+        METHODS.index(options.method), options.n_iter, options.return_blocks, ints, floats)
+    if first_bad < z2.shape[0]:
+        check_pair(logits, mass, "logits")  # raises, naming the first bad entry
+    if fit.shape != shape:
+        fit = fit.reshape(shape)
+    if fit.dtype != out_dtype:
+        fit = fit.astype(out_dtype)
     if options.return_blocks:
         return fit, labels.reshape(shape)
     return fit

@@ -15,8 +15,12 @@ import numba
 OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 
 
-def jit(func=None, *, parallel=False, fastmath=False):
+def jit(func=None, *, parallel=False, fastmath=False, inline=False):
     """Compile ``func`` with the project's Numba options (usable bare or with arguments).
+
+    ``inline=True`` inlines it into its callers in Numba's own IR (LLVM leaves large
+    functions as calls, each passing its arrays as structures and reference counts); the
+    inlined body takes its callers' flags, so never for a ``fastmath`` function.
 
     ``fastmath`` is for variable-fixing passes only (see
     :func:`isotree._numba.ida._michelot_step`): a masked sum over a set whose members have no
@@ -26,7 +30,8 @@ def jit(func=None, *, parallel=False, fastmath=False):
     CPUs of different vector widths, as NumPy's sums do). Never for sums in a fixed order,
     such as a block's running sum.
     """
-    options = dict(OPTIONS, parallel=parallel, fastmath=fastmath)
+    options = dict(OPTIONS, parallel=parallel, fastmath=fastmath,
+                   inline="always" if inline else "never")
     if func is None:
         return lambda f: numba.njit(**options)(f)
     return numba.njit(**options)(func)

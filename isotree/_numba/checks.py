@@ -10,6 +10,8 @@ floating-point ``max`` or early exits.
 
 import math
 
+import numpy as np
+
 from ._jit import jit
 
 
@@ -40,11 +42,16 @@ def scan_bits(bits, magnitude, sign, inf):
 
 
 @jit
-def exponent64(bits):
-    """The e with 2**(e-1) <= x < 2**e of the non-negative float64 with these bits (0 for 0)."""
-    field = bits >> 52
+def exponent(bits, inf):
+    """The e with 2**(e-1) <= x < 2**e of the non-negative finite float32 or float64 x with
+    these bits (0 for 0); ``inf`` is the bits of inf in the same width (it tells which)."""
+    wide = np.uint64(inf) > np.uint64(0x7F800000)
+    mantissa = 52 if wide else 23
+    offset = 1022 if wide else 126
+    field = np.int64(np.uint64(bits) >> np.uint64(mantissa))
     if field != 0:
-        return field - 1022
+        return field - offset
     if bits == 0:
         return 0
-    return math.frexp(float(bits))[1] - 1074  # subnormal: bits * 2**-1074
+    # A subnormal: bits * 2**-(offset + mantissa).
+    return math.frexp(float(bits))[1] - offset - mantissa

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ._jit import jit
-from .checks import exponent64
+from .checks import exponent
 
 LIMIT = 1000  # float64 overflows at 2**1024; the kernels compare products of sums
 LOW = -LIMIT // 2  # rows whose largest value or weight lies below 2**LOW are lifted
@@ -90,14 +90,14 @@ def scan_rows(y, w, sign, scale):
             if bad:
                 return False, True, False, 0
             zeros += row_zeros if not shared else row_zeros * m
-            exp_w = exponent64(largest)
-            exp_w_min = exponent64(smallest) if smallest < inf else exp_w
+            exp_w = exponent(largest, inf)
+            exp_w_min = exponent(smallest, inf) if smallest < inf else exp_w
         largest = np.uint64(0)
         for i in range(n):  # one running maximum: vectorised (see isotree._numba.checks)
             largest = max(largest, y[r, i] & magnitude)
         if largest >= inf:
             return True, False, False, 0
-        shift_y, shift_w, products = row_shifts(exponent64(largest), exp_w, exp_w_min, n)
+        shift_y, shift_w, products = row_shifts(exponent(largest, inf), exp_w, exp_w_min, n)
         scale[r, 0] = sign * math.ldexp(1.0, shift_y)
         scale[r, 1] = math.ldexp(1.0, shift_w)
         scale[r, 2] = 1.0 if products else 0.0
