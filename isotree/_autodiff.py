@@ -97,7 +97,9 @@ def forward(bx, problem, y, w, aux):
 def fit_only(problem, y, w, aux):
     """The fit alone (no labels), on arrays of any library: for calls no derivative
     watches."""
-    options = problem.options._replace(return_blocks=False)
+    options = problem.options
+    if options.return_blocks:
+        options = options._replace(return_blocks=False)
     arguments = problem.arguments(y, w if problem.weighted else None, aux)
     return _dispatch.run(problem.kind, options, *arguments, public=None)
 

@@ -45,6 +45,14 @@ class Bridge:
     def on_cuda(self, x):
         return False
 
+    def host_views(self, arrays):
+        """``(arrays, first)``: ``arrays`` with this library's arrays as NumPy arrays on the
+        same memory, and the first of the library's arrays, when each of them lies in host
+        memory in a dtype NumPy has; else None (the caller then moves them one by one).
+        One pass with no per-array method call: an adapter's call in a training loop takes
+        this route every step."""
+        return None
+
     def traced(self, x):
         """True when ``x`` has no values yet (a tracer of a compiler or transform)."""
         return False
@@ -150,6 +158,18 @@ class TorchBridge(Bridge):
 
     def on_cuda(self, x):
         return x.device.type == "cuda"
+
+    def host_views(self, arrays):
+        tensor, bfloat16 = self.torch.Tensor, self.torch.bfloat16
+        views, first = [], None
+        for a in arrays:
+            if isinstance(a, tensor):
+                if a.device.type != "cpu" or a.dtype == bfloat16:
+                    return None
+                first = a if first is None else first
+                a = a.detach().numpy() if a.requires_grad else a.numpy()
+            views.append(a)
+        return views, first
 
     def traced(self, x):
         return _torch_functorch_wrapped(self.torch, x)

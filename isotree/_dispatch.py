@@ -54,6 +54,11 @@ def run(kind, options, *arrays, public):
     bridge = bridge_of(*arrays)
     if bridge is None:
         return HOST[kind](options, *arrays)
+    if public is None:  # an adapter: validated, nothing to refuse or warn about
+        host = bridge.host_views(arrays)
+        if host is not None:  # host memory, where every array would go anyway
+            views, like = host
+            return bridge.result_from_host(HOST[kind](options, *views), like)
     foreign = [a for a in arrays if bridge.is_array(a)]
     if public is not None:
         _refuse_traced(bridge, foreign, public)
@@ -67,15 +72,10 @@ def run(kind, options, *arrays, public):
                 return cuda.run(kind, options, bridge, arrays)
             except cuda.NeedsHost:
                 pass
-    return on_host(bridge, HOST[kind], options, arrays)
-
-
-def on_host(bridge, solve, options, arrays):
-    """``solve(options, *arrays)`` on host copies of the arrays of ``bridge``'s library;
-    the result goes back to the library and device of the first of them."""
-    like = next(a for a in arrays if bridge.is_array(a))
+    # On the host: the arrays of the library as NumPy arrays (no copy for host memory),
+    # the result back to the library and device of the first of them.
     host = [bridge.to_host(a) if bridge.is_array(a) else a for a in arrays]
-    return bridge.result_from_host(solve(options, *host), like)
+    return bridge.result_from_host(HOST[kind](options, *host), foreign[0])
 
 
 def _refuse_traced(bridge, arrays, public):

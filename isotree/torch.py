@@ -537,6 +537,9 @@ def _apply(problem, call, y, w, aux=()):
 
 # --- the public functions ---------------------------------------------------------------------
 
+_KERNEL_DTYPES = (torch.float32, torch.float64)  # computed in their own dtype
+
+
 def _compute_dtype(t):
     if t.dtype in (torch.float16, torch.bfloat16):
         return torch.float32
@@ -699,15 +702,19 @@ def _fit_logits(logits, mass, problem, differentiable=True):
     """Validated logits and mass (mass already of the logits' shape) through the operator;
     ``differentiable=False`` for logits no derivative can watch (a detached teacher)."""
     dtype = logits.dtype
-    z = logits.to(_compute_dtype(logits))
-    options, blocks = problem.options, problem.blocks
-    if options.method == "exact" and differentiable:
-        fit = _apply(problem, _Call(lambda z, w, mass, axis: _logits_op(
-            z, mass, "exact", 0, blocks, True), problem), z, None, (mass,))
-    elif differentiable and _watched(z):
-        raise ad.not_differentiable(options.method)
-    elif torch.compiler.is_compiling() and differentiable:  # the operator refuses a gradient
-        fit = _logits_op(z, mass, options.method, options.n_iter, blocks, False)[0]
+    z = logits if dtype in _KERNEL_DTYPES else logits.to(_compute_dtype(logits))
+    options = problem.options
+    if differentiable:
+        if options.method == "exact":
+            fit = _apply(problem, _Call(lambda z, w, mass, axis: _logits_op(
+                z, mass, "exact", 0, problem.blocks, True), problem), z, None, (mass,))
+        elif _watched(z):
+            raise ad.not_differentiable(options.method)
+        elif torch.compiler.is_compiling():  # the operator refuses a gradient
+            fit = _logits_op(z, mass, options.method, options.n_iter, problem.blocks,
+                             False)[0]
+        else:
+            fit = ad.fit_only(problem, z, None, (mass,))
     elif torch.compiler.is_compiling():  # a detached teacher: nothing to differentiate
         fit = _logits_fit_op(z.detach(), mass.detach(), options.method, options.n_iter)
     else:  # eager, no derivative: the fit alone, without the operator's dispatch cost
