@@ -150,12 +150,14 @@ def test_large_row_is_certified_by_the_sort_based_path():
 
 
 @pytest.mark.parametrize("case", ["settles", "slow to settle", "long rows",
-                                  "mixed label far above"])
+                                  "mixed label far above", "root takes the next levels"])
 def test_exact_fit_on_every_path_to_the_threshold(case):
     """Rows whose threshold settles in a few passes, rows that do not settle within the
-    pass budget and long rows (both end with the exact search), and rows whose mixed label
+    pass budget and long rows (both end with the exact search), rows whose mixed label
     is so far above the rest that the passes' sums lose the others' digits (exact search
-    too): the fit is the sort-based path's, entry by entry."""
+    too), and rows whose threshold rises past the mixed labels' next levels, one by one
+    (each later round starts from the last threshold): the fit is the sort-based path's,
+    entry by entry."""
     rng = np.random.default_rng(3)
     rows, c = 16, 200
     a, b = rng.integers(0, c, rows), rng.integers(0, c, rows)
@@ -184,6 +186,15 @@ def test_exact_fit_on_every_path_to_the_threshold(case):
         logits[np.arange(rows), a] = 1e12
         logits[np.arange(rows), b] = 0.5
     mass = mixup_mass(a, b, lam, c)
+    if case == "root takes the next levels":
+        # Four mixed labels on four levels, their logits rising with the mass (four
+        # blocks), all far below the top of the rest: the threshold passes each in turn.
+        mass = np.zeros((rows, c))
+        logits = rng.normal(3.0, 1.0, size=(rows, c))
+        for r in range(rows):
+            mixed = rng.choice(c, 4, replace=False)
+            mass[r, mixed] = [0.1, 0.2, 0.3, 0.4]
+            logits[r, mixed] = [0.0, 0.5, 1.0, 1.5] + 0.01 * rng.uniform(size=4)
     fit = isotonic_logits(logits, mass)
     by_sorting = isotree.isotonic_regression(logits, x=mass, ties="primary")
     np.testing.assert_allclose(fit, by_sorting, rtol=1e-13, atol=1e-13)

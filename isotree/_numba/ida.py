@@ -7,9 +7,10 @@ with none) and the k entries above it (the mixed labels). The k entries are sort
 B then plays the root of a star over G: it must stay >= every entry of G, so B and the
 entries of G above the threshold t pool, with t from the breakpoint equation of
 :mod:`isotree._numba.star`. That raises B's value; while it exceeds the next upper block's
-mean, the block joins the root and t is recomputed. The result is what PAVA gives on the
-whole row sorted by (mass, logit), so it is exact; the cost is O(c) per round plus
-O(k log k), with at most k rounds and usually one: linear for IDA-shaped mass.
+mean, the block joins the root and t is recomputed, starting from the last t. The result is
+what PAVA gives on the whole row sorted by (mass, logit), so it is exact; the cost is O(c)
+per round plus O(k log k), with at most k rounds and usually one or two: linear for
+IDA-shaped mass.
 
 The threshold is found in passes over the logits only (the mass is read once, to split the
 row; the k upper entries are left out of the sums by subtracting their terms, so the passes
@@ -230,23 +231,32 @@ def ida_row(z, mass, bits, magnitude, low, method, n_iter, fit, labels, ints, fl
     root_sum = 0.0
     root_w = 0.0
     t = 0.0
+    warm = False
     while True:
         block = ulabels[root_size]
         while root_size < k and ulabels[root_size] == block:
             root_sum += uz[root_size]
             root_w += 1.0
             root_size += 1
-        t = root_sum / root_w
         # Variable fixing: every step is a lower bound of the exact t, up to its rounding
         # error, and the set above it shrinks. Once a step finds the same set as the one
         # before, t is the mean of the root and exactly the entries above it: the exact
         # threshold. Approx stops after n_iter steps; an exact row that has not converged
         # collects the entries above the last bound, a small share of the row, for the
         # breakpoint search.
-        margin = 0.0
         # t is the mean of B and above_t entries of G, summed without cancellation (clean):
         # if a step finds exactly that many above t (none, for B's own mean), t is exact.
-        above_t = 0
+        # A later exact round starts from the last round's threshold instead of B's mean:
+        # a step is Newton's on a convex decreasing function, so one step from any point
+        # gives a lower bound, and from that one, close to the new threshold, the steps
+        # settle in one or two instead of starting over (above_t < 0: t is not yet the
+        # mean of any set).
+        if warm:
+            above_t = -1
+        else:
+            t = root_sum / root_w
+            above_t = 0
+        margin = 0.0
         clean = True
         converged = False
         for _ in range(PASSES if method == EXACT else n_iter):
@@ -255,7 +265,7 @@ def ida_row(z, mass, bits, magnitude, low, method, n_iter, fit, labels, ints, fl
             if above == above_t:  # the same set: t is already its mean
                 converged = clean
                 break
-            if t_next <= t:  # round-off (t rises in exact arithmetic): search exactly
+            if t_next <= t and above_t >= 0:  # round-off (t rises in exact arithmetic)
                 break
             t, margin, above_t, clean = t_next, step_margin, above, step_clean
             if method == EXACT and n >= LONG and above * above <= FEW * n:
@@ -270,6 +280,7 @@ def ida_row(z, mass, bits, magnitude, low, method, n_iter, fit, labels, ints, fl
                 t, first, count = star_threshold(root_sum, root_w, values, ones, index, count)
         if root_size == k or ufit[root_size] >= t:
             break
+        warm = method == EXACT
     # Every entry of G ends at min(z, t) (never above t, not even by round-off); the pooled
     # ones are then set to t exactly, the upper entries to their blocks' values.
     root = upper[0]
