@@ -537,9 +537,6 @@ def _apply(problem, call, y, w, aux=()):
 
 # --- the public functions ---------------------------------------------------------------------
 
-_KERNEL_DTYPES = (torch.float32, torch.float64)  # computed in their own dtype
-
-
 def _compute_dtype(t):
     if t.dtype in (torch.float16, torch.bfloat16):
         return torch.float32
@@ -702,7 +699,7 @@ def _fit_logits(logits, mass, problem, differentiable=True):
     """Validated logits and mass (mass already of the logits' shape) through the operator;
     ``differentiable=False`` for logits no derivative can watch (a detached teacher)."""
     dtype = logits.dtype
-    z = logits if dtype in _KERNEL_DTYPES else logits.to(_compute_dtype(logits))
+    z = logits.to(_compute_dtype(logits))
     options = problem.options
     if differentiable:
         if options.method == "exact":
