@@ -117,18 +117,24 @@ def _tree_op(y: Tensor, w: Tensor | None, parent: Tensor, increasing: bool, axis
     return _solve(problem, y, w)
 
 
+def _logits_fit(logits, mass, method, n_iter):
+    """IDA's fit along the last axis, without block labels or derivative."""
+    fit = _dispatch.run("logits", opt.Logits(method, n_iter, return_blocks=False), logits,
+                        mass, public=None)
+    return fit.contiguous()
+
+
 @torch.library.custom_op("isotree::isotonic_logits", mutates_args=())
 def _logits_op(logits: Tensor, mass: Tensor, method: str, n_iter: int, blocks: str,
                labels: bool) -> tuple[Tensor, Tensor, Tensor]:
     """IDA along the last axis: (fit, block labels or empty, empty). ``labels``: the exact
     fit's block labels, which its derivative needs (a detached teacher does not)."""
-    with_labels = labels and method == "exact"
-    problem = ad.Problem("logits", opt.Logits(method, n_iter, return_blocks=with_labels),
-                         "preorder", weighted=False, blocks=blocks)
-    if with_labels:
+    if labels and method == "exact":
+        problem = ad.Problem("logits", opt.Logits(method, n_iter, return_blocks=True),
+                             "preorder", weighted=False, blocks=blocks)
         return _solve(problem, logits, None, (mass,))
-    fit = _dispatch.run("logits", problem.options, logits, mass, public=None)
-    return fit.contiguous(), _empty_labels(fit), _empty_labels(fit)
+    fit = _logits_fit(logits, mass, method, n_iter)
+    return fit, _empty_labels(fit), _empty_labels(fit)
 
 
 # The fit alone, for kd_loss's detached teacher: a plain library operator. It has no
@@ -139,13 +145,6 @@ def _logits_op(logits: Tensor, mass: Tensor, method: str, n_iter: int, blocks: s
 _LIBRARY = torch.library.Library("isotree", "FRAGMENT")
 _LIBRARY.define("isotonic_logits_fit(Tensor logits, Tensor mass, str method, int n_iter) "
                 "-> Tensor")
-
-
-def _logits_fit(logits, mass, method, n_iter):
-    """IDA's fit along the last axis, without block labels or derivative."""
-    fit = _dispatch.run("logits", opt.Logits(method, n_iter, return_blocks=False), logits,
-                        mass, public=None)
-    return fit.contiguous()
 
 
 _LIBRARY.impl("isotonic_logits_fit", _logits_fit, "CompositeExplicitAutograd")
