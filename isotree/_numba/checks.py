@@ -5,7 +5,9 @@ floats the magnitude order is the integer order of the bits without the sign, a 
 not finite exactly when its magnitude bits reach those of inf, and it is negative exactly
 when the bits exceed the sign bit alone. Integer extremes reduce in any order, so the
 compiler vectorises these loops in the bits' own width, which it may not do for
-floating-point ``max`` or early exits.
+floating-point ``max`` or early exits. Masks are applied with ``np.bitwise_and``, which keeps
+that width: Numba types ``a & b`` of two 32-bit integers as a 64-bit integer, and the loop
+then ran in 64-bit lanes, 4-5 times slower for float32.
 """
 
 import math
@@ -27,13 +29,13 @@ def scan_bits(bits, magnitude, sign, inf):
     alone exactly when some value is negative (reach it for -0.0); the smallest raw bits
     are 0 exactly when some value is +0.0.
     """
-    largest = bits[0] & magnitude
+    largest = np.bitwise_and(bits[0], magnitude)
     top = bits[0]
     low = bits[0]
     smallest = inf
     for i in range(bits.shape[0]):
         b = bits[i]
-        m = b & magnitude
+        m = np.bitwise_and(b, magnitude)
         largest = max(largest, m)
         top = max(top, b)
         low = min(low, b)

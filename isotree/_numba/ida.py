@@ -61,7 +61,7 @@ def _upper(bits, magnitude, low, upper):
     the values' order."""
     k = 0
     for i in range(bits.shape[0]):
-        if (bits[i] & magnitude) > low:
+        if np.bitwise_and(bits[i], magnitude) > low:
             upper[k] = i
             k += 1
     return k
@@ -129,7 +129,7 @@ def _threshold_candidates(z, bits, magnitude, low, t, values, ones, index):
     threshold, so every entry that can pool) into ``values``/``index``; return the count."""
     kept = 0
     for i in range(z.shape[0]):
-        if np.float64(z[i]) > t and (bits[i] & magnitude) == low:
+        if np.float64(z[i]) > t and np.bitwise_and(bits[i], magnitude) == low:
             values[kept] = z[i]
             ones[kept] = 1.0
             index[kept] = i
@@ -140,8 +140,9 @@ def _threshold_candidates(z, bits, magnitude, low, t, values, ones, index):
 @jit
 def _pool_upper(uz, k, ufit, ulabels, block_sum, block_start):
     """PAVA over ``uz[:k]`` (sorted by mass, unit weights): each entry's fit in ``ufit``
-    and its block's first position in ``ulabels``. k is 1 or 2 for Mixup and CutMix: a
-    plain stack, without the general row solver's slicing and look-ahead."""
+    and its block's first position in ``ulabels``. k is small for any k-way mix (Mixup's
+    k = 2 goes to :func:`_sort_pool_two`): a plain stack, without the general row solver's
+    slicing and look-ahead."""
     blocks = 0
     for j in range(k):
         s = np.float64(uz[j])
@@ -164,6 +165,29 @@ def _pool_upper(uz, k, ufit, ulabels, block_sum, block_start):
             ufit[j] = mean
             ulabels[j] = start
         stop = start
+
+
+@jit
+def _sort_pool_two(z, mass, upper, uz, ufit, ulabels):
+    """:func:`_sort_upper` and :func:`_pool_upper` (same results, bit for bit) for k = 2,
+    the rows of Mixup and CutMix: whether to swap and whether to pool are selects, not the
+    loops' branches, which a training loop's new rows mispredict half the time."""
+    i, j = upper[0], upper[1]
+    mi, mj = mass[i], mass[j]
+    zi, zj = np.float64(z[i]), np.float64(z[j])
+    swap = (mi > mj) | ((mi == mj) & (zi > zj))
+    upper[0] = j if swap else i
+    upper[1] = i if swap else j
+    a = zj if swap else zi
+    b = zi if swap else zj
+    uz[0] = a
+    uz[1] = b
+    pooled = a > b
+    mean = (b + a) / 2.0
+    ufit[0] = mean if pooled else a
+    ufit[1] = mean if pooled else b
+    ulabels[0] = 0
+    ulabels[1] = 0 if pooled else 1
 
 
 @jit
@@ -204,7 +228,8 @@ def ida_row(z, mass, bits, magnitude, low, method, n_iter, fit, labels, ints, fl
     with_labels = labels.shape[0] == n
     upper = ints[0]
     k = _upper(bits, magnitude, low, upper)
-    _sort_upper(z, mass, upper, k)
+    if k != 2 or method == SHIFT:
+        _sort_upper(z, mass, upper, k)
     if k == 0 or method == SHIFT:
         for i in range(n):
             fit[i] = z[i]
@@ -215,11 +240,14 @@ def ida_row(z, mass, bits, magnitude, low, method, n_iter, fit, labels, ints, fl
             _shift_levels(z, mass, upper, k, fit)
         return
     uz = floats[0]
-    for j in range(k):
-        uz[j] = z[upper[j]]
     ufit = floats[1]
     ulabels = ints[1]
-    _pool_upper(uz, k, ufit, ulabels, floats[2], ints[2])
+    if k == 2:
+        _sort_pool_two(z, mass, upper, uz, ufit, ulabels)
+    else:
+        for j in range(k):
+            uz[j] = z[upper[j]]
+        _pool_upper(uz, k, ufit, ulabels, floats[2], ints[2])
     # The lowest upper blocks act as the root of a star over the bottom level G. Pooling
     # entries of G raises the root's value t; while t exceeds the next block's mean, that
     # block joins the root (as PAVA on the whole sorted row would do) and t is recomputed.
@@ -342,14 +370,14 @@ def _check_row(z_bits, z_magnitude, z_inf, bits, magnitude, inf):
     row of logits and mass read as unsigned integers, in one vectorised pass over each (as
     in :mod:`isotree._numba.checks`): ok is False where a logit is NaN or infinite, or a mass
     entry is NaN, infinite or negative."""
-    z_top = z_bits[0] & z_magnitude
+    z_top = np.bitwise_and(z_bits[0], z_magnitude)
     for i in range(z_bits.shape[0]):
-        z_top = max(z_top, z_bits[i] & z_magnitude)
+        z_top = max(z_top, np.bitwise_and(z_bits[i], z_magnitude))
     top = bits[0]
-    mass_top = low = bits[0] & magnitude
+    mass_top = low = np.bitwise_and(bits[0], magnitude)
     for i in range(bits.shape[0]):
         top = max(top, bits[i])
-        level = bits[i] & magnitude
+        level = np.bitwise_and(bits[i], magnitude)
         mass_top = max(mass_top, level)
         low = min(low, level)
     # Raw bits above the sign bit alone: negative (-0.0 is the sign bit alone).
