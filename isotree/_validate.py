@@ -77,14 +77,6 @@ def scan(array):
     return bad, float(as_float[0]), negative, not_positive, float(as_float[1])
 
 
-def as_bits(array):
-    """A contiguous float array viewed as unsigned integers of its width, the mask of its
-    magnitude bits and the bits of inf (for the kernels' integer comparisons and checks:
-    see :mod:`isotree._numba.checks`)."""
-    inf, sign = _MASKS[array.dtype]
-    return array.view(inf.dtype), inf.dtype.type(~sign), inf
-
-
 def check_finite(array, name):
     """Raise ``ValueError`` at the first NaN/inf of ``array``; return (max |value|, scan).
 

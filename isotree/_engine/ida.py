@@ -9,7 +9,6 @@ from .. import _threads
 from .. import _validate as v
 from .._numba.ida import ida_rows, order_stats_rows
 from .._options import METHODS
-from .._scratch import scratch
 
 
 def check_pair(scores, mass, name):
@@ -40,10 +39,9 @@ def solve(options, logits, mass):
     # cache for the solve) and scales the rare rows near the overflow threshold or the
     # subnormal range itself.
     threads = _threads.threads_for(options.workers, z2.size, z2.shape[0])
-    floats, ints = scratch((threads, 6, shape[-1]), (threads, 4, shape[-1]))
-    fit, labels, first_bad = _threads.call(
-        ida_rows, threads, z2, *v.as_bits(z2), m2, *v.as_bits(m2),
-        METHODS.index(options.method), options.n_iter, options.return_blocks, ints, floats)
+    fit, labels, first_bad = _threads.call(ida_rows, threads, z2, m2,
+                                           METHODS.index(options.method), options.n_iter,
+                                           options.return_blocks)
     if first_bad < z2.shape[0]:
         check_pair(logits, mass, "logits")  # raises, naming the first bad entry
     if fit.shape != shape:

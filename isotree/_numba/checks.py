@@ -13,8 +13,40 @@ then ran in 64-bit lanes, 4-5 times slower for float32.
 import math
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from ._jit import jit
+
+# The unsigned integer of a float's width, the mask of its magnitude bits, the bits of inf.
+_WIDTHS = {32: (np.uint32, 0x7FFF_FFFF, 0x7F80_0000),
+           64: (np.uint64, 0x7FFF_FFFF_FFFF_FFFF, 0x7FF0_0000_0000_0000)}
+
+
+def float_bits(values):
+    """A C-contiguous float32 or float64 array viewed as unsigned integers of its width,
+    with the mask of the magnitude bits and the bits of inf in that type (for the scans'
+    integer comparisons). In compiled code the view costs nothing and the masks are
+    constants, so a kernel takes the float arrays alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bits, magnitude, inf = float_bits(np.array([-1.0, np.inf], np.float32))
+    >>> [hex(b) for b in bits], hex(magnitude), hex(inf)
+    (['0xbf800000', '0x7f800000'], '0x7fffffff', '0x7f800000')
+    """
+    unsigned, magnitude, inf = _WIDTHS[values.dtype.itemsize * 8]
+    return values.view(unsigned), unsigned(magnitude), unsigned(inf)
+
+
+@overload(float_bits)
+def _float_bits_compiled(values):
+    if not isinstance(values, types.Array) or not isinstance(values.dtype, types.Float):
+        return None
+    unsigned, magnitude, inf = _WIDTHS[values.dtype.bitwidth]
+    magnitude, inf = unsigned(magnitude), unsigned(inf)
+    return lambda values: (values.view(unsigned), magnitude, inf)
 
 
 @jit
