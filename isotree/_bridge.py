@@ -157,14 +157,14 @@ class TorchBridge(Bridge):
         return isinstance(x, self.torch.Tensor)
 
     def on_cuda(self, x):
-        return x.device.type == "cuda"
+        return x.is_cuda
 
     def host_views(self, arrays):
         tensor, bfloat16 = self.torch.Tensor, self.torch.bfloat16
         views, first = [], None
         for a in arrays:
             if isinstance(a, tensor):
-                if a.device.type != "cpu" or a.dtype == bfloat16:
+                if not a.is_cpu or a.dtype == bfloat16:
                     return None
                 first = a if first is None else first
                 a = a.detach().numpy() if a.requires_grad else a.numpy()
@@ -192,14 +192,14 @@ class TorchBridge(Bridge):
             x = x.detach()
         if x.dtype == self.torch.bfloat16:  # NumPy has no bfloat16: computed in float32
             x = x.float()
-        return (x if x.device.type == "cpu" else x.cpu()).numpy()
+        return (x if x.is_cpu else x.cpu()).numpy()
 
     def from_host(self, array, like):
         contiguous = type(array) is np.ndarray and array.ndim and array.flags.c_contiguous
         out = self.torch.from_numpy(array if contiguous else np.ascontiguousarray(array))
         if like.dtype == self.torch.bfloat16 and out.dtype == self.torch.float32:
             out = out.to(like.dtype)
-        return out if like.device.type == "cpu" else out.to(like.device)
+        return out if like.is_cpu else out.to(like.device)
 
     def contiguous(self, a):
         return a.contiguous().detach()
