@@ -250,6 +250,45 @@ def test_each_row_is_checked_as_it_is_solved(dtype):
         isotonic_logits(bad_z, bad_m)
 
 
+def sum_in_lane_order(values, t):
+    """The masked sum of :func:`isotree._numba.lanes.sum_above` in its documented order:
+    sixteen running sums, entry i of each block of sixteen into sum i % 16, the sums
+    combined as four vectors of four lanes (vectors, then lanes, pairwise), then the tail
+    in index order."""
+    x = values.astype(np.float64)
+    kept = np.where(x > t, x, 0.0)
+    blocks = len(x) // 16
+    lanes = np.zeros(16)
+    for b in range(blocks):
+        lanes = lanes + kept[16 * b:16 * b + 16]
+    vectors = lanes.reshape(4, 4)
+    vector = (vectors[0] + vectors[1]) + (vectors[2] + vectors[3])
+    total = (vector[0] + vector[1]) + (vector[2] + vector[3])
+    for v in kept[16 * blocks:]:
+        total += v
+    return total, int((x > t).sum())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threshold_sum_has_one_order_wherever_it_is_compiled(dtype):
+    """The variable-fixing sum is vectorised in an order written in the kernel, not chosen
+    by the compiler: the same bits as that order computed here (so a fit cannot depend on
+    how or where its kernel was compiled, nor on the number of threads)."""
+    import numba
+
+    from isotree._numba.lanes import sum_above
+
+    compiled = numba.njit(lambda values, t: sum_above(values, t))
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 15, 16, 17, 40, 100, 1001):
+        values = (rng.normal(size=n) * 10.0 ** rng.integers(-8, 9, n)).astype(dtype)
+        for t in (-np.inf, -1.0, 0.0, float(values[n // 2]) if n else 0.5):
+            total, count = compiled(values, t)
+            expected_total, expected_count = sum_in_lane_order(values, t)
+            assert count == expected_count
+            assert total == expected_total or (np.isnan(total) and np.isnan(expected_total))
+
+
 def brute_force_stats(scores, mass):
     violation, taus, any_mixed, all_mixed = [], [], [], []
     for s, m in zip(scores, mass):

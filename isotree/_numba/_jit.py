@@ -1,11 +1,11 @@
 """The decorators every kernel is compiled with.
 
 ``cache=True`` so a kernel compiles once per machine; ``error_model="numpy"`` so a division
-by zero gives inf/NaN instead of a Python exception check in the inner loop; no ``fastmath``
-by default: a sum that makes up a result keeps its order (the one exception, the IDA kernel's
-variable-fixing passes, is explained there). Signatures are left lazy, so each
-kernel compiles only for the argument types it is actually called with, and
-``import isotree`` stays cheap.
+by zero gives inf/NaN instead of a Python exception check in the inner loop; no ``fastmath``:
+every sum keeps the order its source gives, so a result does not depend on how its kernel
+was compiled (the one vectorised sum that needs another order writes it out, see
+:mod:`isotree._numba.lanes`). Signatures are left lazy, so each kernel compiles only for the
+argument types it is actually called with, and ``import isotree`` stays cheap.
 """
 
 import types
@@ -15,23 +15,13 @@ import numba
 OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 
 
-def jit(func=None, *, parallel=False, fastmath=False, inline=False):
+def jit(func=None, *, parallel=False, inline=False):
     """Compile ``func`` with the project's Numba options (usable bare or with arguments).
 
     ``inline=True`` inlines it into its callers in Numba's own IR (LLVM leaves large
-    functions as calls, each passing its arrays as structures and reference counts); the
-    inlined body takes its callers' flags, so never for a ``fastmath`` function.
-
-    ``fastmath`` is for variable-fixing passes only (see
-    :func:`isotree._numba.ida._michelot_step`): a masked sum over a set whose members have no
-    order of their own, vectorised. Where such a pass only bounds the result, the caller
-    covers its rounding with an explicit margin; where it has converged, its mean is the
-    result, rounded as any float64 sum of those terms (the last bits may differ between
-    CPUs of different vector widths, as NumPy's sums do). Never for sums in a fixed order,
-    such as a block's running sum.
+    functions as calls, each passing its arrays as structures and reference counts).
     """
-    options = dict(OPTIONS, parallel=parallel, fastmath=fastmath,
-                   inline="always" if inline else "never")
+    options = dict(OPTIONS, parallel=parallel, inline="always" if inline else "never")
     if func is None:
         return lambda f: numba.njit(**options)(f)
     return numba.njit(**options)(func)
