@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from ._numba.checks import scan_bits
+from ._numba.checks import float_bits, scan_bits
 from ._numba.traversal import node_on_cycle, preorder, preorder_of_topological
 
 
@@ -58,22 +58,16 @@ def as_kernel_float(values, name):
     return np.asarray(array, dtype=np.float64), out_dtype
 
 
-_MASKS = {np.dtype(t): tuple(np.array(v, t).view(u)[()] for v in (np.inf, -0.0))
-          for t, u in ((np.float64, np.uint64), (np.float32, np.uint32),
-                       (np.float16, np.uint16))}
-
-
 def scan(array):
     """One vectorised pass over a float array: ``(any not finite, largest |value|, any < 0,
     any <= 0, smallest nonzero |value| or inf)`` (contiguous arrays are read in place)."""
     if array.size == 0:
         return False, 0.0, False, False, math.inf
-    inf, sign = _MASKS[array.dtype.newbyteorder("=")]
     flat = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("=")).reshape(-1)
-    bits = flat.view(inf.dtype)
-    bad, largest, negative, not_positive, smallest = scan_bits(bits, inf.dtype.type(~sign),
-                                                               sign, inf)
-    as_float = np.asarray([largest, smallest], inf.dtype).view(flat.dtype)
+    bits, magnitude, inf = float_bits(flat)
+    bad, largest, negative, not_positive, smallest = scan_bits(bits, magnitude, ~magnitude,
+                                                               inf)
+    as_float = np.asarray([largest, smallest], bits.dtype).view(flat.dtype)
     return bad, float(as_float[0]), negative, not_positive, float(as_float[1])
 
 

@@ -19,15 +19,17 @@ from numba.extending import overload
 from ._jit import jit
 
 # The unsigned integer of a float's width, the mask of its magnitude bits, the bits of inf.
-_WIDTHS = {32: (np.uint32, 0x7FFF_FFFF, 0x7F80_0000),
+_WIDTHS = {16: (np.uint16, 0x7FFF, 0x7C00),
+           32: (np.uint32, 0x7FFF_FFFF, 0x7F80_0000),
            64: (np.uint64, 0x7FFF_FFFF_FFFF_FFFF, 0x7FF0_0000_0000_0000)}
 
 
 def float_bits(values):
-    """A C-contiguous float32 or float64 array viewed as unsigned integers of its width,
-    with the mask of the magnitude bits and the bits of inf in that type (for the scans'
-    integer comparisons). In compiled code the view costs nothing and the masks are
-    constants, so a kernel takes the float arrays alone.
+    """A C-contiguous float array viewed as unsigned integers of its width, with the mask
+    of the magnitude bits and the bits of inf in that type (for the scans' integer
+    comparisons; the sign bit is the mask's complement). In compiled code (float32 and
+    float64) the view costs nothing and the masks are constants, so a kernel takes the
+    float arrays alone.
 
     Examples
     --------
